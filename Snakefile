@@ -1,0 +1,22 @@
+# noisy: Noisy Student self-training on CIFAR-10, every table and figure of the paper
+# as one resumable dependency graph. Usage: snakemake --cores 2 results/table1.csv
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/supervised.smk"
+include: "rules/pseudo_labels.smk"
+include: "rules/students.smk"
+include: "rules/tables.smk"
+
+
+rule all:
+    input:
+        "results/table1.csv",
+    default_target: True

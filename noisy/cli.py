@@ -1,0 +1,101 @@
+"""Command line of the workflow's stages: ``python -m noisy <stage> ...``.
+
+Each sub-command parses its arguments and calls one function of the package; the
+Snakemake rules call these and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+
+
+def _prepare_data(args) -> None:
+    from noisy.data import prepare
+
+    prepare(args.source, args.out, download_root=args.download_root)
+
+
+def _split(args) -> None:
+    from noisy.splitting import split_stage
+
+    split_stage(args.data, json.loads(args.settings), args.out)
+
+
+def _train_supervised(args) -> None:
+    from noisy.supervised import train_supervised
+
+    train_supervised(args.data, args.split, json.loads(args.settings), args.state,
+                     args.model, args.history, threads=args.threads)
+
+
+def _evaluate(args) -> None:
+    from noisy.evaluation import evaluate
+
+    evaluate(args.model, args.data, args.out, test_per_class=args.test_per_class or None,
+             device=args.device, threads=args.threads)
+
+
+def _table1(args) -> None:
+    from noisy.tables import table1
+
+    table1(args.evaluations, args.out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per workflow stage."""
+    parser = argparse.ArgumentParser(prog="python -m noisy", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    sub = command("prepare-data", _prepare_data, "turn a data source into the canonical .npz")
+    sub.add_argument("--source", required=True)
+    sub.add_argument("--out", required=True)
+    sub.add_argument("--download-root", default="data")
+
+    sub = command("split", _split, "write the labeled/unlabeled split")
+    sub.add_argument("--data", required=True)
+    sub.add_argument("--settings", required=True, help="JSON from noisy.config.split_settings")
+    sub.add_argument("--out", required=True)
+
+    sub = command("train-supervised", _train_supervised, "train on the labeled images")
+    sub.add_argument("--data", required=True)
+    sub.add_argument("--split", required=True)
+    sub.add_argument("--settings", required=True, help="JSON from noisy.config.supervised_job")
+    sub.add_argument("--state", required=True, help="resumable state side file")
+    sub.add_argument("--model", required=True)
+    sub.add_argument("--history", required=True)
+    sub.add_argument("--threads", type=int, default=None)
+
+    sub = command("evaluate", _evaluate, "score a model on the clean test set")
+    sub.add_argument("--data", required=True)
+    sub.add_argument("--model", required=True)
+    sub.add_argument("--out", required=True)
+    sub.add_argument("--test-per-class", type=int, default=0, help="0 = the whole test set")
+    sub.add_argument("--device", default="auto")
+    sub.add_argument("--threads", type=int, default=None)
+
+    sub = command("table1", _table1, "gather Table 1")
+    sub.add_argument("--out", required=True)
+    sub.add_argument("evaluations", nargs="+")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one stage; errors are printed as one clear line and exit status 1."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (ValueError, RuntimeError, FileNotFoundError) as error:
+        logging.getLogger("noisy").error("%s: %s", type(error).__name__, error)
+        return 1
+    return 0

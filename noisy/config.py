@@ -1,0 +1,151 @@
+"""Reading the workflow configuration: scale presets, overrides and per-job settings.
+
+The schema (schemas/config.schema.yaml) checks types and names; this module adds the
+checks a schema cannot express and turns the configuration into the exact settings
+of each job, so Snakemake rules only pass them through.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+PRESET_KEYS = ("labeled_budget", "full_budget", "student_budget", "batch_size",
+               "train_per_class", "test_per_class", "monitor_test_size", "min_per_class",
+               "max_gap")
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key."""
+
+
+def coerce_cli_values(value: Any) -> Any:
+    """Turn strings nested in lists/dicts into numbers/booleans where YAML would.
+
+    Snakemake parses ``--config key=[0,1]`` with YAML's BaseLoader, which keeps every
+    nested item a string; this restores the types a config file would have given.
+    """
+    if isinstance(value, dict):
+        return {key: coerce_cli_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_coerce_scalar(item) if isinstance(item, str) else coerce_cli_values(item)
+                for item in value]
+    return value
+
+
+def _coerce_scalar(text: str) -> Any:
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return parsed if isinstance(parsed, (int, float, bool)) or parsed is None else text
+
+
+def check_schema(config: dict, schema_path: str | Path) -> None:
+    """Validate against the JSON schema; raise one :class:`ConfigError` naming every bad key."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for error in sorted(validator.iter_errors(config), key=lambda e: list(e.path)):
+        key = ".".join(str(part) for part in error.path)
+        if error.validator == "additionalProperties":
+            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            where = f" in '{key}'" if key else ""
+            problems.append(f"unknown config key(s){where}: {', '.join(map(repr, unknown))}")
+        else:
+            problems.append(f"config key '{key or '<root>'}': {error.message}")
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def check(config: dict, base_dir: str | Path = ".") -> None:
+    """Checks beyond the schema; raise :class:`ConfigError` naming the bad key."""
+    scale = config["scale"]
+    if scale not in config["scales"]:
+        raise ConfigError(f"config key 'scale': {scale!r} is not one of the presets under "
+                          f"'scales' ({', '.join(config['scales'])})")
+    source = config["data_source"]
+    if source != "torchvision" and not (Path(base_dir) / source).exists():
+        raise ConfigError(f"config key 'data_source': path {source!r} does not exist "
+                          f"(relative paths are taken from {Path(base_dir).resolve()})")
+
+
+def preset(config: dict) -> dict:
+    """The scale preset with any top-level overrides applied."""
+    values = dict(config["scales"][config["scale"]])
+    for key in PRESET_KEYS:
+        if config.get(key) is not None:
+            values[key] = config[key]
+    return values
+
+
+def ratio_tag(ratio: float) -> str:
+    """Canonical text of a labeled ratio in paths: 1.0 → '1', 0.1 → '0.1'."""
+    return f"{float(ratio):g}"
+
+
+def train_settings(config: dict, budget: int, seed: int, noise: dict,
+                   mixup_alpha: float = 0.0) -> dict:
+    """Keyword arguments of :class:`noisy.training.TrainSettings` for one job."""
+    optimizer = config["optimizer"]
+    return {
+        "budget_images": int(budget),
+        "batch_size": preset(config)["batch_size"],
+        "lr": optimizer["lr"],
+        "momentum": optimizer["momentum"],
+        "weight_decay": optimizer["weight_decay"],
+        "lr_milestones": list(optimizer["lr_milestones"]),
+        "lr_gamma": optimizer["lr_gamma"],
+        "randaugment_n": noise["randaugment_n"],
+        "randaugment_m": noise["randaugment_m"],
+        "mixup_alpha": mixup_alpha,
+        "seed": int(seed),
+        "device": config["device"],
+        "compile": config["compile"],
+    }
+
+
+def architecture(network: str, noise: dict) -> dict:
+    """Keyword arguments of :class:`noisy.models.Architecture` for one job."""
+    return {
+        "network": network,
+        "final_survival": noise["final_survival"],
+        "stochastic_depth_mode": noise["stochastic_depth_mode"],
+        "dropout": noise["dropout"],
+    }
+
+
+def supervised_job(config: dict, ratio: float, network: str, seed: int) -> dict:
+    """Settings of a supervised model trained on the labeled part of one split."""
+    values = preset(config)
+    budget = values["full_budget"] if float(ratio) >= 1.0 else values["labeled_budget"]
+    noise = config["supervised"]
+    return {
+        "arch": architecture(network, noise),
+        "train": train_settings(config, budget, seed, noise),
+        "monitor_test_size": values["monitor_test_size"],
+    }
+
+
+def split_settings(config: dict, ratio: float, seed: int) -> dict:
+    """Settings of the labeled/unlabeled split (a pure function of these)."""
+    return {
+        "labeled_ratio": float(ratio),
+        "seed": int(seed),
+        "mode": config["split_mode"],
+        "train_per_class": preset(config)["train_per_class"],
+    }
+
+
+def table1_targets(config: dict) -> list[dict]:
+    """One entry per Table 1 row and seed: ratio tag, network, seed."""
+    table = config["table1"]
+    return [
+        {"ratio": ratio_tag(ratio), "network": network, "seed": seed}
+        for ratio in table["labeled_ratios"]
+        for network in table["networks"]
+        for seed in config["seeds"]
+    ]

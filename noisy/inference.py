@@ -1,0 +1,39 @@
+"""Batched inference: class probabilities of a model on uint8 images."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from noisy.augment import normalize
+from noisy.device import autocast, memory_format
+
+
+def images_to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(N, 32, 32, 3) uint8 numpy → (N, 3, 32, 32) uint8 tensor on ``device``."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous().to(device)
+
+
+@torch.inference_mode()
+def predict_logits(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
+                   device: torch.device, batch_size: int = 1000) -> torch.Tensor:
+    """Logits (float32, on ``device``) of ``model`` in eval mode on clean images."""
+    model.eval()
+    if isinstance(images, np.ndarray):
+        images = images_to_tensor(images, device)
+    outputs = []
+    for start in range(0, images.shape[0], batch_size):
+        batch = normalize(images[start:start + batch_size].to(device))
+        batch = batch.contiguous(memory_format=memory_format(device))
+        with autocast(device):
+            outputs.append(model(batch).float())
+    if not outputs:
+        return torch.zeros((0, model.fc.out_features), device=device)
+    return torch.cat(outputs)
+
+
+def predict_probs(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
+                  device: torch.device, batch_size: int = 1000) -> np.ndarray:
+    """Softmax probabilities (N, K) float32 as numpy."""
+    logits = predict_logits(model, images, device, batch_size)
+    return torch.softmax(logits, dim=1).cpu().numpy().astype(np.float32)

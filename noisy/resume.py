@@ -1,0 +1,93 @@
+"""Resumable training state: an exclusive lock and an atomically saved state file.
+
+The state lives in a side file that is none of the job's declared outputs, logs or
+shadow folders, so Snakemake's ``--rerun-incomplete`` (which deletes those) never
+removes it. The state stores a fingerprint of the job's configuration and data; a
+state whose fingerprint differs (a changed budget, say) is discarded, never resumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from noisy.atomic import atomic_path
+
+
+class JobLockedError(RuntimeError):
+    """Another process is running the same training job."""
+
+
+def fingerprint(settings: dict[str, Any], *arrays: np.ndarray) -> str:
+    """sha256 of the JSON-encoded settings and the raw bytes of the given arrays."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for array in arrays:
+        digest.update(str((array.dtype, array.shape)).encode())
+        digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def exclusive_lock(state_path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on ``<state_path>.lock`` or fail at once with a clear message.
+
+    The lock is an OS file lock (flock), released by the kernel when the holder dies,
+    even by ``kill -9``, so a stale lock file never blocks a later run.
+    """
+    lock_path = Path(f"{state_path}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise JobLockedError(
+                f"another copy of this training job is running (pid {holder}) and holds "
+                f"{lock_path}; wait for it to finish or stop it before starting this job again"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def load_state(state_path: str | os.PathLike, expected_fingerprint: str) -> dict | None:
+    """Return the saved state if it exists and matches the fingerprint, else ``None``.
+
+    A mismatching or unreadable state is renamed to ``*.stale`` (kept for inspection).
+    """
+    path = Path(state_path)
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception:  # noqa: BLE001 - any unreadable file is treated as stale
+        state = None
+    if state is None or state.get("fingerprint") != expected_fingerprint:
+        os.replace(path, path.with_name(path.name + ".stale"))
+        return None
+    return state
+
+
+def save_state(state_path: str | os.PathLike, state: dict) -> None:
+    """Save the training state atomically (a crash mid-write leaves the old state intact)."""
+    with atomic_path(state_path) as tmp:
+        torch.save(state, tmp)
+
+
+def clear_state(state_path: str | os.PathLike) -> None:
+    """Remove the state once the job's outputs are written."""
+    Path(state_path).unlink(missing_ok=True)

@@ -1,0 +1,233 @@
+"""The one training function used by the teacher, the supervised baselines and the students.
+
+Budgets are counted in images seen: ``epochs = ceil(budget / training-set size)``.
+SGD with momentum and weight decay, multi-step learning-rate decay at fixed fractions
+of the epochs, RandAugment + crop + flip (optionally mixup) applied batched on the
+training device. The model kept is the one after the final epoch.
+
+Every epoch the complete state (model, optimizer, scheduler, RNG states, history) is
+saved atomically to a side file, so a killed job resumes from its last finished epoch
+and ends with the same weights as an uninterrupted run (on CPU).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from noisy.atomic import write_text
+from noisy.augment import TrainAugment, mixup
+from noisy.device import autocast, memory_format, resolve_device, set_threads
+from noisy.inference import images_to_tensor, predict_logits
+from noisy.models import Architecture, build_model, count_parameters, save_model
+from noisy.resume import clear_state, exclusive_lock, fingerprint, load_state, save_state
+
+log = logging.getLogger("noisy.training")
+
+HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc",
+                   "images_per_s", "wall_s")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation and input-noise settings of one training job."""
+
+    budget_images: int
+    batch_size: int = 512
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    lr_milestones: tuple[float, ...] = (0.5, 0.75)
+    lr_gamma: float = 0.1
+    randaugment_n: int = 2
+    randaugment_m: float = 27.0
+    crop_padding: int = 4
+    mixup_alpha: float = 0.0
+    seed: int = 0
+    # Runtime choices: they do not change the result's definition (not fingerprinted).
+    device: str = field(default="auto", compare=False)
+    threads: int | None = field(default=None, compare=False)
+    compile: bool = field(default=False, compare=False)
+
+    def definition(self) -> dict:
+        """The settings that define the result (used for the resume fingerprint)."""
+        runtime = {"device", "threads", "compile"}
+        return {k: v for k, v in asdict(self).items() if k not in runtime}
+
+
+def epochs_for_budget(budget_images: int, train_size: int) -> int:
+    """Number of epochs needed to see ``budget_images`` images: ceil(budget / size)."""
+    if train_size <= 0:
+        raise ValueError("the training set is empty")
+    if budget_images <= 0:
+        raise ValueError(f"budget_images must be positive, got {budget_images}")
+    return math.ceil(budget_images / train_size)
+
+
+def lr_milestone_epochs(epochs: int, fractions: tuple[float, ...]) -> list[int]:
+    """Epoch indices at which the learning rate is multiplied by the decay factor."""
+    return [int(round(fraction * epochs)) for fraction in fractions]
+
+
+def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy against target vectors, each renormalised to sum to one.
+
+    Pseudo targets carry a 0.99 scale (a ranking device for class balancing, see
+    SPEC.md); renormalising keeps the loss a proper cross-entropy for every target type.
+    """
+    targets = targets / targets.sum(dim=1, keepdim=True)
+    return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
+
+
+def _format_duration(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _history_csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _rng_states(device: torch.device, augment_generator: torch.Generator) -> dict:
+    states = {"cpu": torch.get_rng_state(), "augment": augment_generator.get_state()}
+    if device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
+    return states
+
+
+def _restore_rng_states(states: dict, device: torch.device,
+                        augment_generator: torch.Generator) -> None:
+    torch.set_rng_state(states["cpu"])
+    augment_generator.set_state(states["augment"])
+    if device.type == "cuda" and "cuda" in states:
+        torch.cuda.set_rng_state(states["cuda"], device)
+
+
+def _evaluate(model, images: torch.Tensor, labels: torch.Tensor, device) -> tuple[float, float]:
+    logits = predict_logits(model, images, device)
+    loss = F.cross_entropy(logits, labels).item()
+    accuracy = (logits.argmax(1) == labels).float().mean().item() * 100.0
+    return loss, accuracy
+
+
+def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
+          train_targets: np.ndarray, test_images: np.ndarray, test_labels: np.ndarray,
+          model_path: str | os.PathLike, history_path: str | os.PathLike,
+          state_path: str | os.PathLike, metadata: dict | None = None) -> dict:
+    """Train ``arch`` from scratch on (images, target vectors); write model and history.
+
+    ``train_images`` is (N, 32, 32, 3) uint8 (duplicates allowed), ``train_targets`` is
+    (N, K) float. ``test_images``/``test_labels`` are only monitored, never used to
+    choose the model. Returns a summary (epochs, final accuracies, wall time).
+    """
+    if train_images.shape[0] != train_targets.shape[0]:
+        raise ValueError(f"{train_images.shape[0]} images but {train_targets.shape[0]} targets")
+    set_threads(settings.threads)
+    device = resolve_device(settings.device)
+    size = train_images.shape[0]
+    epochs = epochs_for_budget(settings.budget_images, size)
+    job_fingerprint = fingerprint({"arch": asdict(arch), "settings": settings.definition()},
+                                  train_images, train_targets.astype(np.float32))
+
+    with exclusive_lock(state_path):
+        torch.manual_seed(settings.seed)
+        model = build_model(arch).to(device, memory_format=memory_format(device))
+        optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr,
+                                    momentum=settings.momentum,
+                                    weight_decay=settings.weight_decay)
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            optimizer, lr_milestone_epochs(epochs, settings.lr_milestones), settings.lr_gamma)
+        augment_generator = torch.Generator(device=device)
+        augment_generator.manual_seed(settings.seed)
+        history: list[dict] = []
+        start_epoch = 0
+        state = load_state(state_path, job_fingerprint)
+        if state is not None:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            _restore_rng_states(state["rng"], device, augment_generator)
+            history = state["history"]
+            start_epoch = state["epoch"]
+            log.info("resuming from %s at epoch %d/%d", state_path, start_epoch, epochs)
+
+        step_model = torch.compile(model) if settings.compile else model
+        images = images_to_tensor(train_images, device)
+        targets = torch.as_tensor(train_targets, dtype=torch.float32, device=device)
+        test_x = images_to_tensor(test_images, device)
+        test_y = torch.as_tensor(test_labels, dtype=torch.long, device=device)
+        augment = TrainAugment(settings.randaugment_n, settings.randaugment_m,
+                               padding=settings.crop_padding)
+        log.info("training %s (%d parameters) on %d images for %d epochs (%d images) on %s",
+                 arch.network, count_parameters(model), size, epochs, epochs * size, device)
+        wall_before = history[-1]["wall_s"] if history else 0.0
+        run_start = time.perf_counter()
+
+        for epoch in range(start_epoch, epochs):
+            epoch_start = time.perf_counter()
+            model.train()
+            lr = optimizer.param_groups[0]["lr"]
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device)
+            order = torch.randperm(size, generator=augment_generator, device=device)
+            for start in range(0, size, settings.batch_size):
+                batch = order[start:start + settings.batch_size]
+                inputs = augment(images[batch], augment_generator)
+                batch_targets = targets[batch]
+                if settings.mixup_alpha > 0:
+                    inputs, batch_targets = mixup(inputs, batch_targets, settings.mixup_alpha,
+                                                  augment_generator)
+                inputs = inputs.contiguous(memory_format=memory_format(device))
+                with autocast(device):
+                    logits = step_model(inputs)
+                loss = soft_cross_entropy(logits, batch_targets)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_sum += loss.detach() * batch.shape[0]
+                correct += (logits.argmax(1) == batch_targets.argmax(1)).sum()
+            scheduler.step()
+            train_seconds = time.perf_counter() - epoch_start
+            test_loss, test_acc = _evaluate(model, test_x, test_y, device)
+            epoch_seconds = time.perf_counter() - epoch_start
+            row = {
+                "epoch": epoch + 1,
+                "lr": lr,
+                "train_loss": round(loss_sum.item() / size, 6),
+                "train_acc": round(correct.item() / size * 100.0, 4),
+                "test_loss": round(test_loss, 6),
+                "test_acc": round(test_acc, 4),
+                "images_per_s": round(size / train_seconds, 1),
+                "wall_s": round(wall_before + time.perf_counter() - run_start, 2),
+            }
+            history.append(row)
+            save_state(state_path, {
+                "fingerprint": job_fingerprint, "epoch": epoch + 1,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": _rng_states(device, augment_generator), "history": history,
+            })
+            eta = epoch_seconds * (epochs - epoch - 1)
+            log.info("epoch %d/%d lr %.4g loss %.4f train_acc %.2f%% test_acc %.2f%% "
+                     "%.0f images/s ETA %s", epoch + 1, epochs, lr, row["train_loss"],
+                     row["train_acc"], test_acc, row["images_per_s"], _format_duration(eta))
+
+        save_model(model, model_path, **(metadata or {}))
+        write_text(history_path, _history_csv(history))
+        clear_state(state_path)
+    final = history[-1]
+    return {"epochs": epochs, "images_seen": epochs * size, "train_size": size,
+            "final_test_acc": final["test_acc"], "wall_s": final["wall_s"]}

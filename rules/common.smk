@@ -1,0 +1,85 @@
+# Config validation and input functions shared by every rule.
+import json
+import os
+import sys
+
+from snakemake.utils import validate
+
+sys.path.insert(0, workflow.basedir)
+import noisy.config as noisy_config  # noqa: E402
+import noisy.plan as plan  # noqa: E402
+
+# Jobs run `python -m noisy ...`: use the interpreter Snakemake itself runs in.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
+)
+
+config.update(noisy_config.coerce_cli_values(config))
+noisy_config.check_schema(config, os.path.join(workflow.basedir, "schemas/config.schema.yaml"))
+validate(config, "../schemas/config.schema.yaml")
+noisy_config.check(config)
+PRESET = noisy_config.preset(config)
+
+
+wildcard_constraints:
+    ratio=r"[0-9.]+",
+    seed=r"\d+",
+    network=r"resnet\d+",
+
+
+def as_json(settings):
+    """Settings handed to a job on its command line (and compared by Snakemake)."""
+    return json.dumps(settings, sort_keys=True)
+
+
+def supervised_settings(wildcards):
+    return as_json(
+        noisy_config.supervised_job(
+            config, float(wildcards.ratio), wildcards.network, int(wildcards.seed)
+        )
+    )
+
+
+def split_settings(wildcards):
+    return as_json(
+        noisy_config.split_settings(config, float(wildcards.ratio), int(wildcards.seed))
+    )
+
+
+def table1_evaluations(wildcards):
+    return [
+        f"results/supervised/ratio{t['ratio']}/seed{t['seed']}/{t['network']}/eval.json"
+        for t in noisy_config.table1_targets(config)
+    ]
+
+
+wildcard_constraints:
+    experiment=r"[A-Za-z0-9_.\-]+",
+
+
+def experiment_split(wildcards):
+    ratio = plan.experiment_settings(config, wildcards.experiment)["labeled_ratio"]
+    return f"results/splits/ratio{noisy_config.ratio_tag(ratio)}/seed{wildcards.seed}.npz"
+
+
+def current_stage(wildcards):
+    return plan.find_stage(config, wildcards.experiment, int(wildcards.seed), wildcards.network)
+
+
+def teacher_predictions(wildcards):
+    return f"{current_stage(wildcards).teacher_dir}/predictions.npz"
+
+
+def student_trainset(wildcards):
+    return f"{current_stage(wildcards).selection_dir}/trainset.npz"
+
+
+def selection_settings(wildcards):
+    return as_json(plan.selection_settings(config, wildcards.experiment))
+
+
+def student_settings(wildcards):
+    return as_json(
+        plan.student_job(config, wildcards.experiment, wildcards.network, int(wildcards.seed))
+    )

@@ -1,0 +1,71 @@
+# Pseudo labels: the teacher's predictions on the unlabeled pool (depend on the teacher
+# only), then selection (threshold + target type) and class balancing.
+
+
+rule predict_supervised:
+    input:
+        data=rules.prepare_data.output.data,
+        split=rules.split.output.split,
+        model=rules.train_supervised.output.model,
+    output:
+        "results/supervised/ratio{ratio}/seed{seed}/{network}/predictions.npz",
+    log:
+        "results/logs/predict/supervised/ratio{ratio}/seed{seed}/{network}.log",
+    threads: 2
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m noisy predict --data {input.data} --split {input.split}"
+        " --model {input.model} --threads {threads} --out {output} > {log} 2>&1"
+
+
+rule predict_student:
+    input:
+        data=rules.prepare_data.output.data,
+        split=experiment_split,
+        model="results/runs/{experiment}/seed{seed}/{network}/model.pt",
+    output:
+        "results/runs/{experiment}/seed{seed}/{network}/predictions.npz",
+    log:
+        "results/logs/predict/runs/{experiment}/seed{seed}/{network}.log",
+    threads: 2
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m noisy predict --data {input.data} --split {input.split}"
+        " --model {input.model} --threads {threads} --out {output} > {log} 2>&1"
+
+
+rule select_pseudo_labels:
+    input:
+        data=rules.prepare_data.output.data,
+        split=experiment_split,
+        predictions=teacher_predictions,
+    output:
+        "results/runs/{experiment}/seed{seed}/{network}/candidates.npz",
+    params:
+        settings=selection_settings,
+    log:
+        "results/logs/select/{experiment}/seed{seed}/{network}.log",
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m noisy select --data {input.data} --split {input.split}"
+        " --predictions {input.predictions} --settings {params.settings:q}"
+        " --out {output} > {log} 2>&1"
+
+
+rule balance_classes:
+    input:
+        rules.select_pseudo_labels.output,
+    output:
+        "results/runs/{experiment}/seed{seed}/{network}/trainset.npz",
+    params:
+        settings=selection_settings,
+    log:
+        "results/logs/balance/{experiment}/seed{seed}/{network}.log",
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m noisy balance --candidates {input} --settings {params.settings:q}"
+        " --out {output} > {log} 2>&1"

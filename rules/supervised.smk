@@ -1,0 +1,42 @@
+# Supervised models on the labeled part of a split: Table 1, the teacher (10% ResNet-20)
+# and the "without self-training" baseline. One rule, so the teacher is trained once.
+rule train_supervised:
+    input:
+        data=rules.prepare_data.output.data,
+        split=rules.split.output.split,
+    output:
+        model="results/supervised/ratio{ratio}/seed{seed}/{network}/model.pt",
+        history="results/supervised/ratio{ratio}/seed{seed}/{network}/history.csv",
+    params:
+        settings=supervised_settings,
+        state="results/.state/supervised/ratio{ratio}/seed{seed}/{network}.pt",
+    log:
+        "results/logs/supervised/ratio{ratio}/seed{seed}/{network}.log",
+    benchmark:
+        "results/benchmarks/supervised/ratio{ratio}/seed{seed}/{network}.tsv"
+    threads: 2
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m noisy train-supervised --data {input.data} --split {input.split}"
+        " --settings {params.settings:q} --state {params.state} --threads {threads}"
+        " --model {output.model} --history {output.history} > {log} 2>&1"
+
+
+rule evaluate_supervised:
+    input:
+        data=rules.prepare_data.output.data,
+        model=rules.train_supervised.output.model,
+    output:
+        "results/supervised/ratio{ratio}/seed{seed}/{network}/eval.json",
+    params:
+        test_per_class=PRESET["test_per_class"] or 0,
+    log:
+        "results/logs/evaluate/supervised/ratio{ratio}/seed{seed}/{network}.log",
+    threads: 2
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m noisy evaluate --data {input.data} --model {input.model}"
+        " --test-per-class {params.test_per_class} --threads {threads}"
+        " --out {output} > {log} 2>&1"

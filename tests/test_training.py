@@ -1,0 +1,161 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import noisy.training as training
+from noisy.models import Architecture, load_model
+from noisy.resume import JobLockedError, exclusive_lock
+from noisy.training import TrainSettings, epochs_for_budget, lr_milestone_epochs, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("budget,size,epochs", [(5_000_000, 5_000, 1000),
+                                                (15_000_000, 43_626, 344),
+                                                (10_000_000, 50_000, 200),
+                                                (1, 10, 1), (11, 10, 2)])
+def test_epochs_are_the_budget_over_the_set_size_rounded_up(budget, size, epochs):
+    assert epochs_for_budget(budget, size) == epochs
+
+
+def test_budget_and_size_must_be_positive():
+    with pytest.raises(ValueError):
+        epochs_for_budget(0, 10)
+    with pytest.raises(ValueError):
+        epochs_for_budget(10, 0)
+
+
+def test_learning_rate_drops_at_half_and_three_quarters():
+    assert lr_milestone_epochs(1000, (0.5, 0.75)) == [500, 750]
+    assert lr_milestone_epochs(4, (0.5, 0.75)) == [2, 3]
+
+
+def tiny_problem(n=48, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+    images[..., 0] = (labels * 25)[:, None, None]  # a learnable signal
+    targets = np.eye(10, dtype=np.float32)[labels]
+    return images, targets, images[:16], labels[:16]
+
+
+SETTINGS = dict(budget_images=48 * 4, batch_size=16, seed=3, threads=1)
+ARCH = Architecture(network="resnet20", final_survival=0.8, dropout=0.5)
+
+
+def run_training(tmp_path: Path, name: str, **overrides):
+    images, targets, test_x, test_y = tiny_problem()
+    settings = TrainSettings(**{**SETTINGS, **overrides})
+    out = tmp_path / name
+    summary = train(ARCH, settings, images, targets, test_x, test_y, out / "model.pt",
+                    out / "history.csv", out / "state.pt")
+    return out, summary
+
+
+def weights(path: Path) -> dict:
+    return load_model(path).state_dict()
+
+
+def test_training_writes_model_history_and_clears_its_state(tmp_path):
+    out, summary = run_training(tmp_path, "run")
+    assert summary["epochs"] == 4
+    assert (out / "model.pt").exists()
+    history = (out / "history.csv").read_text().splitlines()
+    assert history[0].split(",") == list(training.HISTORY_COLUMNS)
+    assert len(history) == 5
+    assert not (out / "state.pt").exists()
+
+
+def test_same_config_and_seed_give_the_same_weights(tmp_path):
+    first, _ = run_training(tmp_path, "a")
+    second, _ = run_training(tmp_path, "b")
+    for key, value in weights(first / "model.pt").items():
+        assert torch.equal(value, weights(second / "model.pt")[key]), key
+
+
+def test_interrupted_training_resumes_to_identical_weights(tmp_path, monkeypatch):
+    reference, _ = run_training(tmp_path, "reference", mixup_alpha=1.0)
+    saved = []
+    real_save_state = training.save_state
+
+    def save_then_crash(path, state):
+        real_save_state(path, state)
+        saved.append(state["epoch"])
+        if state["epoch"] == 2:
+            raise KeyboardInterrupt  # like Ctrl-C right after epoch 2 was saved
+
+    monkeypatch.setattr(training, "save_state", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(tmp_path, "resumed", mixup_alpha=1.0)
+    assert (tmp_path / "resumed" / "state.pt").exists()
+    assert not (tmp_path / "resumed" / "model.pt").exists()
+    monkeypatch.setattr(training, "save_state", real_save_state)
+    _, summary = run_training(tmp_path, "resumed", mixup_alpha=1.0)
+    assert summary["epochs"] == 4
+    for key, value in weights(reference / "model.pt").items():
+        assert torch.equal(value, weights(tmp_path / "resumed" / "model.pt")[key]), key
+    history = (tmp_path / "resumed" / "history.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in history[1:]] == ["1", "2", "3", "4"]
+
+
+def test_a_changed_budget_never_resumes_a_stale_state(tmp_path, monkeypatch):
+    original = training.save_state
+
+    def crash_after_first_epoch(path, state):
+        original(path, state)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "save_state", crash_after_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(tmp_path, "run")
+    monkeypatch.setattr(training, "save_state", original)
+    _, summary = run_training(tmp_path, "run", budget_images=48 * 2)
+    assert summary["epochs"] == 2
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert len(history) == 3
+    assert (tmp_path / "run" / "state.pt.stale").exists()
+
+
+def test_a_second_copy_of_a_running_job_fails_clearly(tmp_path):
+    with exclusive_lock(tmp_path / "state.pt"):
+        with pytest.raises(JobLockedError, match="another copy of this training job"):
+            run_training(tmp_path, ".", budget_images=48)
+
+
+KILLABLE_RUN = """
+import sys
+import numpy as np
+sys.path.insert(0, {root!r})
+from tests.test_training import ARCH, tiny_problem
+from noisy.training import TrainSettings, train
+images, targets, test_x, test_y = tiny_problem()
+settings = TrainSettings(budget_images=48 * {epochs}, batch_size=16, seed=3, threads=1)
+out = {out!r}
+train(ARCH, settings, images, targets, test_x, test_y, out + "/model.pt",
+      out + "/history.csv", out + "/state.pt")
+"""
+
+
+def test_kill_minus_nine_then_rerun_gives_identical_weights(tmp_path):
+    epochs = 12
+    script = KILLABLE_RUN.format(root=str(ROOT), epochs=epochs, out=str(tmp_path / "killed"))
+    (tmp_path / "killed").mkdir()
+    process = subprocess.Popen([sys.executable, "-c", script])
+    state = tmp_path / "killed" / "state.pt"
+    deadline = time.time() + 120
+    while not state.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert state.exists() and not (tmp_path / "killed" / "model.pt").exists()
+    subprocess.run([sys.executable, "-c", script], check=True)
+    reference, _ = run_training(tmp_path, "reference", budget_images=48 * epochs)
+    for key, value in weights(reference / "model.pt").items():
+        assert torch.equal(value, weights(tmp_path / "killed" / "model.pt")[key]), key
