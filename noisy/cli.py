@@ -39,6 +39,32 @@ def _evaluate(args) -> None:
              device=args.device, threads=args.threads)
 
 
+def _predict(args) -> None:
+    from noisy.predict import predict_unlabeled
+
+    predict_unlabeled(args.model, args.data, args.split, args.out, device=args.device,
+                      threads=args.threads)
+
+
+def _select(args) -> None:
+    from noisy.pseudo_labels import select_stage
+
+    select_stage(args.data, args.split, args.predictions, json.loads(args.settings), args.out)
+
+
+def _balance(args) -> None:
+    from noisy.balancing import balance_stage
+
+    balance_stage(args.candidates, json.loads(args.settings), args.out)
+
+
+def _train_student(args) -> None:
+    from noisy.student import train_student
+
+    train_student(args.data, args.trainset, json.loads(args.settings), args.state,
+                  args.model, args.history, threads=args.threads)
+
+
 def _table1(args) -> None:
     from noisy.tables import table1
 
@@ -80,6 +106,35 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True)
     sub.add_argument("--test-per-class", type=int, default=0, help="0 = the whole test set")
     sub.add_argument("--device", default="auto")
+    sub.add_argument("--threads", type=int, default=None)
+
+    sub = command("predict", _predict, "teacher probabilities on the unlabeled images")
+    sub.add_argument("--data", required=True)
+    sub.add_argument("--split", required=True)
+    sub.add_argument("--model", required=True)
+    sub.add_argument("--out", required=True)
+    sub.add_argument("--device", default="auto")
+    sub.add_argument("--threads", type=int, default=None)
+
+    sub = command("select", _select, "threshold the teacher's predictions into candidates")
+    sub.add_argument("--data", required=True)
+    sub.add_argument("--split", required=True)
+    sub.add_argument("--predictions", required=True)
+    sub.add_argument("--settings", required=True, help="JSON from noisy.plan.selection_settings")
+    sub.add_argument("--out", required=True)
+
+    sub = command("balance", _balance, "balance the candidates' classes")
+    sub.add_argument("--candidates", required=True)
+    sub.add_argument("--settings", required=True, help="JSON from noisy.plan.selection_settings")
+    sub.add_argument("--out", required=True)
+
+    sub = command("train-student", _train_student, "train a student on a balanced set")
+    sub.add_argument("--data", required=True)
+    sub.add_argument("--trainset", required=True)
+    sub.add_argument("--settings", required=True, help="JSON from noisy.plan.student_job")
+    sub.add_argument("--state", required=True, help="resumable state side file")
+    sub.add_argument("--model", required=True)
+    sub.add_argument("--history", required=True)
     sub.add_argument("--threads", type=int, default=None)
 
     sub = command("table1", _table1, "gather Table 1")

@@ -42,7 +42,8 @@ rule select_pseudo_labels:
         split=experiment_split,
         predictions=teacher_predictions,
     output:
-        "results/runs/{experiment}/seed{seed}/{network}/candidates.npz",
+        candidates="results/runs/{experiment}/seed{seed}/{network}/candidates.npz",
+        summary="results/runs/{experiment}/seed{seed}/{network}/candidates.json",
     params:
         settings=selection_settings,
     log:
@@ -52,14 +53,15 @@ rule select_pseudo_labels:
     shell:
         "python -m noisy select --data {input.data} --split {input.split}"
         " --predictions {input.predictions} --settings {params.settings:q}"
-        " --out {output} > {log} 2>&1"
+        " --out {output.candidates} > {log} 2>&1"
 
 
 rule balance_classes:
     input:
-        rules.select_pseudo_labels.output,
+        rules.select_pseudo_labels.output.candidates,
     output:
-        "results/runs/{experiment}/seed{seed}/{network}/trainset.npz",
+        trainset="results/runs/{experiment}/seed{seed}/{network}/trainset.npz",
+        summary="results/runs/{experiment}/seed{seed}/{network}/trainset.json",
     params:
         settings=selection_settings,
     log:
@@ -68,4 +70,4 @@ rule balance_classes:
         "../environment.yml"
     shell:
         "python -m noisy balance --candidates {input} --settings {params.settings:q}"
-        " --out {output} > {log} 2>&1"
+        " --out {output.trainset} > {log} 2>&1"

@@ -1,0 +1,140 @@
+"""Class balancing of a student's training set (SPEC.md "Class balancing").
+
+Images are grouped by the argmax of their target. Then, as in the report's code:
+
+1. every class with fewer than ``min_per_class`` images is topped up by duplicating
+   its best-ranked images, ``k = min(n, short)`` at a time, re-ranking the grown
+   class (copies included) each round, until it has exactly ``min_per_class``;
+2. every class above ``smallest class size + max_gap`` is cut to that size,
+   keeping its best-ranked images.
+
+Rank (best first): labeled images, then higher max target value, then lower
+train-set index, then earlier position. The 0.99 scale of pseudo targets already
+puts labeled images first; the labeled key only makes that explicit, and the last
+two keys make ties (e.g. all hard pseudo labels are 0.99) deterministic.
+
+A class with no image at all cannot be topped up (the report's code loops forever
+there); both :func:`balance` and :func:`balance_counts` raise ``ValueError`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from noisy.atomic import write_json
+from noisy.pseudo_labels import TrainingSet
+
+
+def _check_settings(min_per_class: int, max_gap: int) -> None:
+    if min_per_class < 0 or max_gap < 0:
+        raise ValueError(
+            f"min_per_class and max_gap must be >= 0, got {min_per_class} and {max_gap}"
+        )
+
+
+def _empty_class_error(class_index: int, min_per_class: int) -> ValueError:
+    return ValueError(
+        f"class {class_index} has no images (no labeled image and no pseudo label above "
+        f"the threshold), so it cannot be topped up to {min_per_class} by duplication"
+    )
+
+
+def balance_counts(
+    counts: Sequence[int], min_per_class: int = 4000, max_gap: int = 1000
+) -> list[int]:
+    """Per-class counts after balancing, from per-class counts before it.
+
+    Raises ``ValueError`` naming the class if a class has zero images but must be
+    topped up (``min_per_class > 0``).
+    """
+    _check_settings(min_per_class, max_gap)
+    topped = []
+    for class_index, count in enumerate(counts):
+        if count == 0 and min_per_class > 0:
+            raise _empty_class_error(class_index, min_per_class)
+        topped.append(max(int(count), min_per_class))
+    cap = min(topped) + max_gap
+    return [min(count, cap) for count in topped]
+
+
+def _rank_order(training_set: TrainingSet, members: np.ndarray) -> np.ndarray:
+    """Slots of ``members`` (positions in the set, repeats allowed), best first."""
+    return np.lexsort((
+        np.arange(len(members)),
+        training_set.indices[members],
+        -training_set.confidence[members],
+        ~training_set.is_labeled[members],
+    ))
+
+
+def balance(
+    training_set: TrainingSet,
+    num_classes: int,
+    min_per_class: int = 4000,
+    max_gap: int = 1000,
+) -> TrainingSet:
+    """Balanced copy of ``training_set``: top up small classes, then cut large ones.
+
+    The result is grouped by class (0 first); within a class, entries keep their
+    order, with duplicates after the originals. Raises ``ValueError`` naming the
+    class if a class has zero images but must be topped up (``min_per_class > 0``).
+    """
+    _check_settings(min_per_class, max_gap)
+    classes = training_set.classes
+    if len(classes) and classes.max() >= num_classes:
+        raise ValueError(
+            f"a target's argmax is class {classes.max()}, beyond num_classes={num_classes}"
+        )
+    members_by_class = []
+    for class_index in range(num_classes):
+        members = np.flatnonzero(classes == class_index)
+        if len(members) == 0 and min_per_class > 0:
+            raise _empty_class_error(class_index, min_per_class)
+        while len(members) < min_per_class:
+            k = min(len(members), min_per_class - len(members))
+            best = _rank_order(training_set, members)[:k]
+            members = np.concatenate([members, members[best]])
+        members_by_class.append(members)
+
+    cap = min(len(members) for members in members_by_class) + max_gap
+    kept = []
+    for members in members_by_class:
+        if len(members) > cap:
+            members = members[np.sort(_rank_order(training_set, members)[:cap])]
+        kept.append(members)
+    return training_set.subset(np.concatenate(kept))
+
+
+def balance_report(before_counts: Sequence[int], after_counts: Sequence[int]) -> dict:
+    """Per-class counts before and after balancing, with totals, as a JSON-ready dict."""
+    if len(before_counts) != len(after_counts):
+        raise ValueError("before_counts and after_counts differ in length")
+    before = [int(count) for count in before_counts]
+    after = [int(count) for count in after_counts]
+    return {
+        "before": before,
+        "after": after,
+        "total_before": sum(before),
+        "total_after": sum(after),
+    }
+
+
+def balance_stage(candidates_path: str, settings: dict, out_path: str) -> dict:
+    """The balance stage: candidates file → balanced training set, counts as JSON beside it.
+
+    ``pseudo`` counts every training image that is not one of the unique labeled
+    images (duplicated labeled images count as pseudo, as P in the paper's tables).
+    """
+    candidates = TrainingSet.load(candidates_path)
+    num_classes = candidates.targets.shape[1]
+    balanced = balance(candidates, num_classes, settings["min_per_class"], settings["max_gap"])
+    balanced.save(out_path)
+    labeled = int(candidates.is_labeled.sum())
+    report = balance_report(candidates.class_counts(num_classes),
+                            balanced.class_counts(num_classes))
+    summary = {**report, "labeled": labeled, "pseudo": report["total_after"] - labeled}
+    write_json(Path(out_path).with_suffix(".json"), summary)
+    return summary

@@ -1,0 +1,203 @@
+"""Batched augmentation (noisy.augment) against the paper's PIL path (noisy.pil_augment)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from noisy.augment import (
+    MEAN,
+    OP_NAMES,
+    OP_RANGES,
+    STD,
+    TrainAugment,
+    apply_op,
+    mixup,
+    normalize,
+    rand_augment,
+    random_crop_flip,
+)
+from noisy.pil_augment import PILRandAugment, apply_pil_op, paper_train_transform
+
+CIFAR_JPEG = Path(__file__).resolve().parents[2] / "shared/data/cifar10-jpeg.tar.gz"
+PIXEL_OPS = ["identity", "auto_contrast", "equalize", "invert", "posterize", "solarize",
+             "solarize_add", "color", "contrast", "brightness", "sharpness"]
+GEOMETRIC_OPS = ["rotate", "shear_x", "shear_y", "translate_x", "translate_y"]
+
+
+def _cifar_images(per_class: int = 3) -> list[np.ndarray]:
+    """The first few test images of each class from the JPEG archive beside the project."""
+    found: dict[str, list[np.ndarray]] = {}
+    with tarfile.open(CIFAR_JPEG) as archive:
+        for member in archive:
+            parts = member.name.split("/")
+            if len(parts) != 4 or parts[1] != "test" or not parts[3].endswith(".jpg"):
+                if found and parts[1:2] == ["train"]:
+                    break
+                continue
+            images = found.setdefault(parts[2], [])
+            if len(images) < per_class:
+                data = archive.extractfile(member).read()
+                images.append(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+    return [image for images in found.values() for image in images]
+
+
+def _synthetic_images(count: int, seed: int = 0) -> list[np.ndarray]:
+    """Natural-looking stand-ins: smooth colour gradients, a few blobs, mild noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:32, 0:32] / 31.0
+    images = []
+    for _ in range(count):
+        start, slope_x, slope_y = rng.uniform(0, 1, (3, 3, 1, 1))
+        image = start * 0.5 + slope_x * xx * 0.5 + slope_y * yy * 0.5
+        for _ in range(rng.integers(1, 4)):
+            cx, cy, radius = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.1, 0.3)
+            blob = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / radius**2)
+            image = image + blob * rng.uniform(-0.6, 0.6, (3, 1, 1))
+        image = image * 255 + rng.normal(0, 6, image.shape)
+        images.append(np.clip(image, 0, 255).astype(np.uint8).transpose(1, 2, 0))
+    return images
+
+
+@pytest.fixture(scope="module")
+def images() -> torch.Tensor:
+    """32 uint8 images (B, 3, 32, 32): real CIFAR-10 when available, plus two edge cases."""
+    arrays = _cifar_images() if CIFAR_JPEG.exists() else _synthetic_images(30)
+    arrays = arrays[:30]
+    arrays.append(np.full((32, 32, 3), 77, dtype=np.uint8))  # one grey level per channel
+    two_level = np.zeros((32, 32, 3), dtype=np.uint8)
+    two_level[:, 16:] = (200, 30, 255)
+    arrays.append(two_level)
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+
+
+def _pil(image: torch.Tensor) -> Image.Image:
+    return Image.fromarray(image.permute(1, 2, 0).numpy())
+
+
+def _pil_reference(images: torch.Tensor, name: str, values: torch.Tensor,
+                   centers: torch.Tensor | None = None) -> torch.Tensor:
+    outputs = []
+    for i, image in enumerate(images):
+        center = None if centers is None else tuple(centers[i].tolist())
+        out = apply_pil_op(_pil(image), name, float(values[i]), center=center)
+        outputs.append(torch.from_numpy(np.asarray(out).copy()).permute(2, 0, 1))
+    return torch.stack(outputs)
+
+
+def _spread(name: str, count: int, signed: bool = False) -> torch.Tensor:
+    """Values covering op ``name``'s whole range (both signs for geometric ops)."""
+    low, high = OP_RANGES[name]
+    values = torch.linspace(low, high, count, dtype=torch.float64)
+    if signed:
+        values = values * torch.where(torch.arange(count) % 2 == 0, 1.0, -1.0)
+    return values
+
+
+@pytest.mark.parametrize("name", OP_NAMES)
+def test_ops_keep_dtype_and_shape(images: torch.Tensor, name: str) -> None:
+    generator = torch.Generator().manual_seed(0)
+    out = apply_op(images, name, _spread(name, len(images), signed=True), generator)
+    assert out.dtype == torch.uint8 and out.shape == images.shape
+
+
+@pytest.mark.parametrize("name", PIXEL_OPS)
+def test_pixel_ops_match_pil_exactly(images: torch.Tensor, name: str) -> None:
+    values = _spread(name, len(images))
+    expected = _pil_reference(images, name, values)
+    assert torch.equal(apply_op(images, name, values), expected)
+
+
+@pytest.mark.parametrize("name", GEOMETRIC_OPS)
+def test_geometric_ops_match_pil(images: torch.Tensor, name: str) -> None:
+    values = _spread(name, len(images), signed=True)
+    expected = _pil_reference(images, name, values)
+    out = apply_op(images, name, values)
+    # Pillow's fixed-point resampling is reproduced exactly; allow stray boundary pixels
+    # from libm differences in cos/sin.
+    same = (out == expected).all(dim=1).float().mean(dim=(1, 2))
+    assert same.min() >= 0.99
+
+
+def test_cutout_matches_pil(images: torch.Tensor) -> None:
+    generator = torch.Generator().manual_seed(1)
+    centers = torch.rand(len(images), 2, generator=generator, dtype=torch.float64) * 32
+    centers[:4] = torch.tensor([[0.0, 0.0], [31.9, 31.9], [0.5, 31.0], [16.0, 16.0]])
+    values = _spread("cutout", len(images))
+    expected = _pil_reference(images, "cutout", values, centers)
+    assert torch.equal(apply_op(images, "cutout", values, centers=centers), expected)
+
+
+def test_rand_augment_is_seeded(images: torch.Tensor) -> None:
+    def run(seed: int) -> torch.Tensor:
+        return rand_augment(images, 2, 27, torch.Generator().manual_seed(seed))
+
+    first = run(3)
+    assert first.dtype == torch.uint8 and first.shape == images.shape
+    assert torch.equal(first, run(3))
+    assert not torch.equal(first, run(4))
+    assert not torch.equal(first, images)
+
+
+def test_rand_augment_zero_rounds_is_identity(images: torch.Tensor) -> None:
+    assert torch.equal(rand_augment(images, 0, 27, torch.Generator().manual_seed(0)), images)
+
+
+def test_random_crop_flip_is_a_padded_crop(images: torch.Tensor) -> None:
+    out = random_crop_flip(images, 4, torch.Generator().manual_seed(0))
+    assert out.dtype == torch.uint8 and out.shape == images.shape
+    padded = torch.nn.functional.pad(images, (4, 4, 4, 4))
+    for image, result in zip(padded, out, strict=True):
+        crops = image.unfold(1, 32, 1).unfold(2, 32, 1).permute(1, 2, 0, 3, 4).flatten(0, 1)
+        candidates = torch.cat([crops, crops.flip(-1)])
+        assert (candidates == result).flatten(1).all(dim=1).any()
+
+
+def test_normalize_matches_torchvision(images: torch.Tensor) -> None:
+    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(STD).view(1, 3, 1, 1)
+    expected = (images.float() / 255 - mean) / std
+    out = normalize(images)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, expected)
+
+
+def test_mixup_mixes_inputs_and_targets_alike() -> None:
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(16, 3, 4, 4, generator=generator)
+    targets = torch.eye(16)  # one class per sample reveals lambda and the partner
+    mixed_inputs, mixed_targets = mixup(inputs, targets, 0.4, generator)
+    torch.testing.assert_close(mixed_targets.sum(dim=1), torch.ones(16))
+    assert ((mixed_targets >= 0) & (mixed_targets <= 1)).all()
+    rebuilt = (mixed_targets @ inputs.flatten(1)).view_as(inputs)
+    torch.testing.assert_close(mixed_inputs, rebuilt)
+
+
+def test_train_augment_outputs_normalised_floats(images: torch.Tensor) -> None:
+    augment = TrainAugment(2, 27)
+    first = augment(images, torch.Generator().manual_seed(0))
+    assert first.dtype == torch.float32 and first.shape == images.shape
+    assert torch.equal(first, augment(images, torch.Generator().manual_seed(0)))
+
+
+def test_paper_path_runs(images: torch.Tensor) -> None:
+    import random
+
+    image = _pil(images[0])
+    out = PILRandAugment(2, 27, rng=random.Random(0))(image)
+    assert out.size == image.size and out.mode == "RGB"
+    tensor = paper_train_transform(2, 27)(image)
+    assert tensor.shape == (3, 32, 32) and tensor.dtype == torch.float32
+
+
+def test_train_augment_equals_its_parts(images: torch.Tensor) -> None:
+    fused = TrainAugment(2, 27, padding=4)(images, torch.Generator().manual_seed(5))
+    generator = torch.Generator().manual_seed(5)
+    parts = normalize(random_crop_flip(rand_augment(images, 2, 27, generator), 4, generator))
+    assert torch.equal(fused, parts)

@@ -1,0 +1,128 @@
+"""Tests of class balancing, including the check against the report's Tables 2-4."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import noisy
+from noisy.balancing import balance, balance_counts, balance_report
+from noisy.pseudo_labels import TrainingSet
+
+TABLES = Path(noisy.__file__).parent / "paper_tables"
+CHAIN = ("resnet20", "resnet26", "resnet32", "resnet38")
+
+
+def _read(name):
+    with open(TABLES / f"{name}.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _handed_on_counts():
+    """Table 4: (label type, teacher network) -> per-class counts the teacher hands on."""
+    counts = {}
+    for row in _read("table4"):
+        key = (row.pop("label_type"), row.pop("network"))
+        counts[key] = [int(value) for value in row.values()]
+    return counts
+
+
+def _student_rows():
+    """(table, label type, network, labeled, pseudo) of every student row of Tables 2, 3."""
+    rows = [("table3", row["label_type"], row["network"], row["labeled"], row["pseudo"])
+            for row in _read("table3") if row["label_type"] != "teacher"]
+    rows += [("table2", "hard", row["network"], row["labeled"], row["pseudo"])
+             for row in _read("table2") if row["network"] != CHAIN[0]]
+    return rows
+
+
+def _teacher_key(label_type, network):
+    teacher = CHAIN[CHAIN.index(network) - 1]
+    return ("teacher", teacher) if teacher == CHAIN[0] else (label_type, teacher)
+
+
+def test_every_table4_row_feeds_a_student_row():
+    used = {_teacher_key(label_type, network) for _, label_type, network, _, _ in _student_rows()}
+    assert len(_student_rows()) == 18 + 3
+    assert used == set(_handed_on_counts())
+
+
+@pytest.mark.parametrize("table,label_type,network,labeled,pseudo", _student_rows())
+def test_balance_counts_reproduce_paper_pseudo_counts(table, label_type, network, labeled,
+                                                     pseudo):
+    counts = _handed_on_counts()[_teacher_key(label_type, network)]
+    assert sum(balance_counts(counts, 4000, 1000)) - int(labeled) == int(pseudo)
+
+
+def test_balance_counts_rule():
+    assert balance_counts([4500, 3000, 6000]) == [4500, 4000, 5000]
+    assert balance_counts([1, 7, 20], min_per_class=5, max_gap=3) == [5, 7, 8]
+
+
+def _tiny_set(confidences_by_class):
+    """Set where class c has one entry (index 100 c + j) per confidence; 1.0 means labeled."""
+    indices, targets, is_labeled = [], [], []
+    num_classes = len(confidences_by_class)
+    for cls, confidences in enumerate(confidences_by_class):
+        for j, confidence in enumerate(confidences):
+            indices.append(100 * cls + j)
+            targets.append(np.eye(num_classes)[cls] * confidence)
+            is_labeled.append(confidence == 1.0)
+    return TrainingSet(np.array(indices), np.array(targets), np.array(is_labeled))
+
+
+@pytest.mark.parametrize("sizes,min_per_class,max_gap", [
+    ((5, 1, 3, 9), 6, 2),
+    ((2, 13, 7), 4, 1),
+    ((12, 11, 30), 5, 10),
+    ((3, 3), 3, 0),
+])
+def test_balance_matches_balance_counts(sizes, min_per_class, max_gap):
+    rng = np.random.default_rng(sum(sizes))
+    training_set = _tiny_set([rng.uniform(0.8, 0.99, size) for size in sizes])
+    balanced = balance(training_set, len(sizes), min_per_class, max_gap)
+    expected = balance_counts(list(sizes), min_per_class, max_gap)
+    np.testing.assert_array_equal(balanced.class_counts(len(sizes)), expected)
+    assert set(balanced.indices) <= set(training_set.indices)
+
+
+def test_duplication_takes_labeled_then_most_confident_and_repeats():
+    training_set = TrainingSet(
+        indices=np.array([2, 7, 5, 9]),
+        targets=np.array([[0.9, 0], [1.0, 0], [0.95, 0], [0, 1.0]]),
+        is_labeled=np.array([False, True, False, True]),
+    )
+    # class 0 = {2: 0.9, 7: labeled, 5: 0.95}; min 8: +3 (all), then +2 of the 6 ranked.
+    balanced = balance(training_set, 2, min_per_class=8, max_gap=100)
+    class0 = balanced.indices[balanced.classes == 0]
+    assert list(class0[:3]) == [2, 7, 5]
+    assert list(class0[3:]) == [7, 5, 2, 7, 7]
+    assert list(balanced.indices[balanced.classes == 1]) == [9] * 8
+
+
+def test_duplication_ties_are_broken_by_index():
+    training_set = _tiny_set([[0.99] * 3, [0.99] * 4])
+    balanced = balance(training_set, 2, min_per_class=4, max_gap=100)
+    assert list(balanced.indices[balanced.classes == 0]) == [0, 1, 2, 0]
+
+
+def test_cutting_drops_the_least_confident():
+    training_set = _tiny_set([[0.85, 1.0, 0.99, 0.9, 0.81, 0.95], [0.9, 0.9]])
+    balanced = balance(training_set, 2, min_per_class=2, max_gap=2)
+    # smallest class 2 + gap 2 = 4: keep the labeled one, 0.99, 0.95, 0.9 (in original order)
+    assert list(balanced.indices[balanced.classes == 0]) == [1, 2, 3, 5]
+    assert list(balanced.indices[balanced.classes == 1]) == [100, 101]
+
+
+def test_class_without_candidates_raises_clear_error():
+    training_set = _tiny_set([[0.9, 0.95], [0.99]])
+    with pytest.raises(ValueError, match=r"class 2 has no images.*cannot be topped up"):
+        balance(training_set, 3, min_per_class=4, max_gap=10)
+    with pytest.raises(ValueError, match=r"class 1 has no images"):
+        balance_counts([3, 0, 5], min_per_class=4)
+
+
+def test_balance_report():
+    report = balance_report([3, 5], [4, 5])
+    assert report == {"before": [3, 5], "after": [4, 5], "total_before": 8, "total_after": 9}

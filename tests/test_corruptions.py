@@ -1,0 +1,199 @@
+import io
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from noisy.corruptions import (
+    BENCHMARK_CORRUPTIONS,
+    CORRUPTIONS,
+    SEVERITIES,
+    chunk_rng,
+    corrupt,
+    corruption_grid,
+    frost_textures,
+    make_cifar10_c,
+)
+from noisy.image_filters import hsv_to_rgb, motion_blur, rgb_to_hsv
+from noisy.perturbations import (
+    FRAMES,
+    PERTURBATIONS,
+    STARTS_CLEAN,
+    make_cifar10_p,
+    perturb,
+    tilt_matrix,
+)
+
+TARBALL = Path(__file__).resolve().parents[2] / "shared/data/cifar10-jpeg.tar.gz"
+
+
+def synthetic_images(count: int = 6, seed: int = 0) -> np.ndarray:
+    """Smooth colour gradients with blobs and edges, roughly like small natural photos."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:32, 0:32] / 31.0
+    images = []
+    for _ in range(count):
+        slopes = rng.uniform(-0.3, 0.3, (2, 3))
+        image = rng.uniform(0.2, 0.8, 3) + yy[..., None] * slopes[0] + xx[..., None] * slopes[1]
+        cy, cx, radius = rng.uniform(8, 24), rng.uniform(8, 24), rng.uniform(4, 10)
+        blob = (yy * 31 - cy) ** 2 + (xx * 31 - cx) ** 2 < radius**2
+        image[blob] = rng.uniform(0, 1, 3)
+        image += rng.normal(0, 0.02, image.shape)
+        images.append(np.clip(image, 0, 1))
+    return (np.stack(images) * 255).round().astype(np.uint8)
+
+
+def real_images(count: int = 4) -> np.ndarray | None:
+    if not TARBALL.exists():
+        return None
+    images = []
+    with tarfile.open(TARBALL) as tar:
+        for member in tar:
+            if member.isfile() and member.name.endswith(".jpg"):
+                data = tar.extractfile(member).read()
+                images.append(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+                if len(images) == count:
+                    break
+    return np.stack(images)
+
+
+IMAGES = synthetic_images()
+
+
+def test_names():
+    assert len(CORRUPTIONS) == 19 and CORRUPTIONS[:15] == BENCHMARK_CORRUPTIONS
+    assert len(PERTURBATIONS) == 10
+
+
+@pytest.mark.parametrize("name", CORRUPTIONS)
+def test_corruption_shapes_and_determinism(name):
+    for severity in SEVERITIES:
+        first = corrupt(IMAGES, name, severity, chunk_rng(1, name, severity))
+        again = corrupt(IMAGES, name, severity, chunk_rng(1, name, severity))
+        assert first.dtype == np.uint8 and first.shape == IMAGES.shape
+        np.testing.assert_array_equal(first, again)
+
+
+def mean_abs_difference(name: str, severity: int, images: np.ndarray) -> float:
+    out = corrupt(images, name, severity, chunk_rng(2, name, severity))
+    return float(np.abs(out.astype(np.float64) - images).mean())
+
+
+# Official parameters that are not monotone in "distance from the clean image":
+# elastic_transform severity 1 is a pure random affine with corner shifts up to +-2.56 px,
+# severity 5 only +-0.96 px plus a small local displacement field (alpha 3.2, sigma 0.96),
+# so severity 1 moves pixels further. Its true relation: every severity changes the image,
+# and severity 5 has more local (non-affine) distortion, tested separately below.
+NOT_MONOTONE = {"elastic_transform"}
+
+
+@pytest.mark.parametrize("name", CORRUPTIONS)
+def test_severity_five_is_stronger_than_one(name):
+    images = IMAGES if (real := real_images()) is None else np.concatenate([IMAGES, real])
+    mild, strong = mean_abs_difference(name, 1, images), mean_abs_difference(name, 5, images)
+    assert mild > 0
+    if name not in NOT_MONOTONE:
+        assert strong > mild
+
+
+def test_elastic_severity_five_adds_local_distortion():
+    # Roughness of the per-pixel change: an affine warp changes smooth images smoothly,
+    # the elastic displacement field adds pixel-scale variation.
+    flat = np.repeat(np.linspace(0, 255, 32)[None, None, :, None], 3, axis=3)
+    flat = np.broadcast_to(flat, (8, 32, 32, 3)).round().astype(np.uint8)
+
+    def roughness(severity: int) -> float:
+        change = corrupt(flat, "elastic_transform", severity, chunk_rng(3, "e", severity))
+        change = change.astype(np.float64) - flat
+        return float(np.abs(np.diff(change[:, 4:-4, 4:-4], 2, axis=1)).mean())
+
+    assert roughness(5) > roughness(1)
+
+
+def test_saturate_parameters():
+    # (mult, add) = (.3, 0) (.1, 0) (1.5, 0) (2, .1) (2.5, .2): severities 1-2 desaturate.
+    grey = lambda x: np.ptp(x.astype(int), axis=-1).mean()  # noqa: E731
+    assert grey(corrupt(IMAGES, "saturate", 2, chunk_rng(0, "s"))) < grey(IMAGES)
+    assert grey(corrupt(IMAGES, "saturate", 5, chunk_rng(0, "s"))) > grey(IMAGES)
+
+
+def test_randomness_is_per_image():
+    twins = np.repeat(IMAGES[:1], 2, axis=0)
+    out = corrupt(twins, "gaussian_noise", 3, chunk_rng(0, "g"))
+    assert not np.array_equal(out[0], out[1])
+
+
+def test_hsv_round_trip():
+    rgb = np.random.default_rng(0).random((100, 3))
+    rgb[:5] = 0.5  # grey pixels
+    np.testing.assert_allclose(hsv_to_rgb(rgb_to_hsv(rgb)), rgb, atol=1e-12)
+
+
+def test_motion_blur_kernel_runs_along_the_angle():
+    image = np.zeros((1, 32, 32))
+    image[0, 16, 20] = 255.0
+    # angle 0: each output pixel averages itself and pixels to its right (one-sided kernel)
+    out = motion_blur(image, 6, 2, np.array([0.0]))[0]
+    assert out[16, 20] > 0 and out[16, 14] > 0 and out[16, 21] == 0 and out[15].sum() == 0
+
+
+def test_frost_textures_are_reduced_five_times():
+    shapes = [t.shape for t in frost_textures()]
+    assert shapes == [(120, 180, 3), (63, 112, 3), (63, 112, 3), (70, 105, 3), (99, 132, 3)]
+
+
+def test_make_cifar10_c_layout_and_independence(tmp_path):
+    labels = np.arange(len(IMAGES)) % 10
+    make_cifar10_c(IMAGES, labels, ["contrast", "gaussian_noise"], 7, tmp_path / "a")
+    make_cifar10_c(IMAGES, labels, ["gaussian_noise"], 7, tmp_path / "b")
+    data = np.load(tmp_path / "a" / "gaussian_noise.npy")
+    assert data.shape == (5 * len(IMAGES), 32, 32, 3) and data.dtype == np.uint8
+    np.testing.assert_array_equal(data, np.load(tmp_path / "b" / "gaussian_noise.npy"))
+    saved_labels = np.load(tmp_path / "a" / "labels.npy")
+    np.testing.assert_array_equal(saved_labels, np.tile(labels, 5))
+    assert saved_labels.dtype == np.uint8
+    contrast = np.load(tmp_path / "a" / "contrast.npy")  # deterministic: severity-major blocks
+    for severity in SEVERITIES:
+        block = contrast[(severity - 1) * len(IMAGES) : severity * len(IMAGES)]
+        np.testing.assert_array_equal(
+            block, corrupt(IMAGES, "contrast", severity, chunk_rng(0, "c"))
+        )
+    assert not list(tmp_path.glob("*/.*tmp*"))
+
+
+def test_corruption_grid_writes_png(tmp_path):
+    corruption_grid(IMAGES[:2], tmp_path / "grid.png", seed=0, names=("fog", "frost"))
+    assert Image.open(tmp_path / "grid.png").size[0] > 0
+
+
+@pytest.mark.parametrize("name", PERTURBATIONS)
+def test_perturbation_sequences(name):
+    first = perturb(IMAGES[:3], name, chunk_rng(0, name))
+    again = perturb(IMAGES[:3], name, chunk_rng(0, name))
+    assert first.shape == (3, FRAMES[name], 32, 32, 3) and first.dtype == np.uint8
+    np.testing.assert_array_equal(first, again)
+    if name in STARTS_CLEAN:
+        np.testing.assert_array_equal(first[:, 0], IMAGES[:3])
+    assert np.abs(np.diff(first.astype(int), axis=1)).sum() > 0
+
+
+def test_perturbation_known_frames():
+    assert (FRAMES["motion_blur"], FRAMES["translate"], FRAMES["rotate"]) == (21, 16, 31)
+    translated = perturb(IMAGES[:2], "translate", None)
+    np.testing.assert_array_equal(translated[:, 7], IMAGES[:2])  # shift i - 7 = 0
+    rotated = perturb(IMAGES[:2], "rotate", None)
+    assert np.abs(rotated[:, 15].astype(int) - IMAGES[:2]).max() <= 1  # angle 0
+    # Official quirk: at 0 degrees the tilt homography still shrinks by f / (f + 1) about 16.
+    focal = np.sqrt(2) * 32
+    expected = np.array([[focal, 0, 16], [0, focal, 16], [0, 0, focal + 1]]) / (focal + 1)
+    np.testing.assert_allclose(tilt_matrix(0.0) / tilt_matrix(0.0)[2, 2], expected, atol=1e-12)
+
+
+def test_make_cifar10_p(tmp_path):
+    make_cifar10_p(IMAGES[:2], ["translate", "shot_noise"], 3, tmp_path)
+    data = np.load(tmp_path / "shot_noise.npy")
+    assert data.shape == (2, 31, 32, 32, 3)
+    np.testing.assert_array_equal(data[:, 0], IMAGES[:2])
+    assert np.load(tmp_path / "translate.npy").shape == (2, 16, 32, 32, 3)
