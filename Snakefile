@@ -13,6 +13,8 @@ include: "rules/data.smk"
 include: "rules/supervised.smk"
 include: "rules/pseudo_labels.smk"
 include: "rules/students.smk"
+include: "rules/robustness.smk"
+include: "rules/evaluation.smk"
 include: "rules/tables.smk"
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 
 def _prepare_data(args) -> None:
@@ -20,7 +21,7 @@ def _prepare_data(args) -> None:
 
 
 def _split(args) -> None:
-    from noisy.splitting import split_stage
+    from noisy.split import split_stage
 
     split_stage(args.data, json.loads(args.settings), args.out)
 
@@ -35,8 +36,29 @@ def _train_supervised(args) -> None:
 def _evaluate(args) -> None:
     from noisy.evaluation import evaluate
 
-    evaluate(args.model, args.data, args.out, test_per_class=args.test_per_class or None,
-             device=args.device, threads=args.threads)
+    evaluate(args.model, args.data, args.out, json.loads(args.settings),
+             corruption_files=args.corruptions, perturbation_files=args.perturbations,
+             confusion_path=args.confusion, device=args.device, threads=args.threads)
+
+
+def _generate_corruption(args) -> None:
+    from noisy.robustness import generate_corruption
+
+    generate_corruption(args.data, args.name, args.per_class or None, args.seed,
+                        Path(args.out).parent)
+
+
+def _generate_perturbation(args) -> None:
+    from noisy.robustness import generate_perturbation
+
+    generate_perturbation(args.data, args.name, args.per_class or None, args.seed,
+                          Path(args.out).parent)
+
+
+def _corruption_grid(args) -> None:
+    from noisy.robustness import corruption_grid_figure
+
+    corruption_grid_figure(args.data, args.out, args.seed)
 
 
 def _predict(args) -> None:
@@ -104,9 +126,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--data", required=True)
     sub.add_argument("--model", required=True)
     sub.add_argument("--out", required=True)
-    sub.add_argument("--test-per-class", type=int, default=0, help="0 = the whole test set")
+    sub.add_argument("--settings", required=True, help="JSON: subset sizes, FGSM epsilons")
+    sub.add_argument("--corruptions", nargs="*", default=[], help="CIFAR-10-C .npy files")
+    sub.add_argument("--perturbations", nargs="*", default=[], help="CIFAR-10-P .npy files")
+    sub.add_argument("--confusion", default=None, help="confusion-matrix PNG to write")
     sub.add_argument("--device", default="auto")
     sub.add_argument("--threads", type=int, default=None)
+
+    for name, handler, what in (("generate-corruption", _generate_corruption, "CIFAR-10-C"),
+                                ("generate-perturbation", _generate_perturbation, "CIFAR-10-P")):
+        sub = command(name, handler, f"write one {what} file for the robustness subset")
+        sub.add_argument("--data", required=True)
+        sub.add_argument("--name", required=True)
+        sub.add_argument("--per-class", type=int, default=0, help="0 = the whole test set")
+        sub.add_argument("--seed", type=int, default=0)
+        sub.add_argument("--out", required=True, help="<folder>/<name>.npy")
+
+    sub = command("corruption-grid", _corruption_grid, "picture of every corruption")
+    sub.add_argument("--data", required=True)
+    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--out", required=True)
 
     sub = command("predict", _predict, "teacher probabilities on the unlabeled images")
     sub.add_argument("--data", required=True)

@@ -15,7 +15,7 @@ import yaml
 
 PRESET_KEYS = ("labeled_budget", "full_budget", "student_budget", "batch_size",
                "train_per_class", "test_per_class", "monitor_test_size", "min_per_class",
-               "max_gap")
+               "max_gap", "fgsm_per_class", "robustness_per_class")
 
 
 class ConfigError(ValueError):
@@ -67,6 +67,13 @@ def check(config: dict, base_dir: str | Path = ".") -> None:
     if scale not in config["scales"]:
         raise ConfigError(f"config key 'scale': {scale!r} is not one of the presets under "
                           f"'scales' ({', '.join(config['scales'])})")
+    robustness = config["robustness"]
+    if robustness["source"] == "official":
+        for key in ("official_c_dir", "official_p_dir"):
+            folder = robustness[key]
+            if not folder or not (Path(base_dir) / folder).is_dir():
+                raise ConfigError(f"config key 'robustness.{key}': {folder!r} is not a folder "
+                                  "(needed because robustness.source is 'official')")
     source = config["data_source"]
     if source != "torchvision" and not (Path(base_dir) / source).exists():
         raise ConfigError(f"config key 'data_source': path {source!r} does not exist "

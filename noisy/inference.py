@@ -11,7 +11,8 @@ from noisy.device import autocast, memory_format
 
 def images_to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     """(N, 32, 32, 3) uint8 numpy → (N, 3, 32, 32) uint8 tensor on ``device``."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous().to(device)
+    tensor = torch.from_numpy(np.ascontiguousarray(images))
+    return tensor.permute(0, 3, 1, 2).contiguous().to(device)
 
 
 @torch.inference_mode()

@@ -34,7 +34,8 @@ class Architecture:
 
     def __post_init__(self) -> None:
         if self.network not in NETWORK_DEPTHS:
-            raise ValueError(f"unknown network {self.network!r}; choose from {list(NETWORK_DEPTHS)}")
+            raise ValueError(
+                f"unknown network {self.network!r}; choose from {list(NETWORK_DEPTHS)}")
         if not 0.0 < self.final_survival <= 1.0:
             raise ValueError(f"final_survival must be in (0, 1], got {self.final_survival}")
         if self.stochastic_depth_mode not in STOCHASTIC_DEPTH_MODES:

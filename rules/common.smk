@@ -83,3 +83,40 @@ def student_settings(wildcards):
     return as_json(
         plan.student_job(config, wildcards.experiment, wildcards.network, int(wildcards.seed))
     )
+
+
+wildcard_constraints:
+    model_dir=r"(supervised/ratio[0-9.]+|runs/[A-Za-z0-9_.\-]+)/seed\d+/resnet\d+",
+    corruption=r"[a-z_]+",
+    perturbation=r"[a-z_]+",
+
+
+ROBUSTNESS = config["robustness"]
+
+
+def corruption_files(wildcards=None):
+    if ROBUSTNESS["source"] == "official":
+        folder = ROBUSTNESS["official_c_dir"]
+    else:
+        folder = "results/robustness/cifar10_c"
+    return [f"{folder}/{name}.npy" for name in ROBUSTNESS["corruptions"]]
+
+
+def perturbation_files(wildcards=None):
+    if ROBUSTNESS["source"] == "official":
+        folder = ROBUSTNESS["official_p_dir"]
+    else:
+        folder = "results/robustness/cifar10_p"
+    return [f"{folder}/{name}.npy" for name in ROBUSTNESS["perturbations"]]
+
+
+def robustness_settings(wildcards):
+    return as_json(
+        {
+            "test_per_class": PRESET["test_per_class"],
+            "fgsm_per_class": PRESET["fgsm_per_class"],
+            "fgsm_epsilons": ROBUSTNESS["fgsm_epsilons"],
+            "robustness_per_class": PRESET["robustness_per_class"],
+            "official": ROBUSTNESS["source"] == "official",
+        }
+    )

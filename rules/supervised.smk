@@ -22,21 +22,3 @@ rule train_supervised:
         " --settings {params.settings:q} --state {params.state} --threads {threads}"
         " --model {output.model} --history {output.history} > {log} 2>&1"
 
-
-rule evaluate_supervised:
-    input:
-        data=rules.prepare_data.output.data,
-        model=rules.train_supervised.output.model,
-    output:
-        "results/supervised/ratio{ratio}/seed{seed}/{network}/eval.json",
-    params:
-        test_per_class=PRESET["test_per_class"] or 0,
-    log:
-        "results/logs/evaluate/supervised/ratio{ratio}/seed{seed}/{network}.log",
-    threads: 2
-    conda:
-        "../environment.yml"
-    shell:
-        "python -m noisy evaluate --data {input.data} --model {input.model}"
-        " --test-per-class {params.test_per_class} --threads {threads}"
-        " --out {output} > {log} 2>&1"

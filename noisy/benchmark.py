@@ -1,0 +1,267 @@
+"""Throughput of the paper's input pipeline against ours, on one machine (not a test).
+
+(a) paper: per-image PIL RandAugment + crop/flip/normalise (``paper_train_transform``) in
+    DataLoader workers, batches moved to the device, then the training step;
+(b) ours: uint8 images resident on the device, batched :class:`TrainAugment`, then the
+    same training step (SGD 0.1/0.9/1e-4, soft cross-entropy; bf16 autocast and
+    channels_last on CUDA, as in training).
+
+Every measurement runs one untimed epoch of ``--batches`` batches per path (warm-up:
+workers, allocator, cuDNN), then times ``--repeats`` epochs of each path, interleaved, and
+keeps each path's best (the CPU may be shared). Each epoch starts a fresh iterator over
+persistent workers, so the paper's time includes refilling its pipeline, as at every epoch.
+
+Augmentation alone is compared per core: the paper's images/s is divided by its worker
+count (each worker is one single-threaded process); ours runs with one torch thread on
+CPU, or is driven by one host thread on CUDA. The last line reads
+``augment_speedup=<x> step_speedup=<y>`` (the first of ``--networks``, ResNet-20 by
+default, on the device used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import tarfile
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from noisy.augment import TrainAugment
+from noisy.device import autocast, memory_format, resolve_device
+from noisy.models import NETWORK_DEPTHS, Architecture, build_model
+from noisy.pil_augment import paper_train_transform
+from noisy.training import soft_cross_entropy
+
+BATCH_SIZE = 512
+RANDAUGMENT = (2, 27.0)
+NUM_CLASSES = 10
+CIFAR_TRAIN_SIZE = 50_000
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (else the platform's processor string)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _jpeg_tarball_images(path: str, count: int) -> np.ndarray:
+    """Up to ``count`` train images spread over the CIFAR-10 JPEG tarball's classes."""
+    stride = max(1, CIFAR_TRAIN_SIZE // count)
+    images, seen = [], 0
+    with tarfile.open(path) as archive:
+        for member in archive:
+            parts = member.name.split("/")
+            if len(parts) != 4 or parts[1] != "train" or not parts[3].endswith(".jpg"):
+                continue
+            if seen % stride == 0:
+                data = archive.extractfile(member).read()
+                images.append(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+                if len(images) == count:
+                    break
+            seen += 1
+    return np.stack(images)
+
+
+def load_images(path: str | None, count: int, seed: int = 0) -> tuple[np.ndarray, str]:
+    """``count`` HWC uint8 images and their description: CIFAR-10 from ``path`` (canonical
+    ``.npz`` with ``train_images``, or the JPEG tarball; repeated if short), else synthetic."""
+    if path is None:
+        rng = np.random.default_rng(seed)
+        images = rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8)
+        return images, "synthetic uniform-random uint8 images (no --data given)"
+    if path.endswith(".npz"):
+        with np.load(path) as data:
+            images = data["train_images"][:count]
+    else:
+        images = _jpeg_tarball_images(path, count)
+    description = f"{len(images)} real CIFAR-10 train images from {path}"
+    return images[np.arange(count) % len(images)], description
+
+
+class PaperDataset(torch.utils.data.Dataset):
+    """The paper's dataset: HWC uint8 array -> PIL image -> ``paper_train_transform``."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray):
+        self.images = images
+        self.labels = labels
+        self.transform = paper_train_transform(*RANDAUGMENT)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.transform(Image.fromarray(self.images[index])), int(self.labels[index])
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def best_rates(epochs: dict[str, Callable[[], None]], batches: int, device: torch.device,
+               repeats: int) -> dict[str, float]:
+    """Best images/s of each epoch runner over ``repeats`` interleaved timed epochs of
+    ``batches`` batches, after one untimed warm-up epoch each."""
+    for run_epoch in epochs.values():
+        run_epoch()
+    best = dict.fromkeys(epochs, 0.0)
+    for _ in range(repeats):
+        for name, run_epoch in epochs.items():
+            _sync(device)
+            start = time.perf_counter()
+            run_epoch()
+            _sync(device)
+            best[name] = max(best[name], batches * BATCH_SIZE / (time.perf_counter() - start))
+    return best
+
+
+def make_step(network: str, device: torch.device) -> Callable[[torch.Tensor, torch.Tensor], None]:
+    """One SGD training step of a fresh ``network`` on (normalised inputs, one-hot targets)."""
+    torch.manual_seed(0)
+    model = build_model(Architecture(network=network, num_classes=NUM_CLASSES))
+    model = model.to(device, memory_format=memory_format(device)).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+
+    def step(inputs: torch.Tensor, targets: torch.Tensor) -> None:
+        inputs = inputs.contiguous(memory_format=memory_format(device))
+        with autocast(device):
+            logits = model(inputs)
+        loss = soft_cross_entropy(logits, targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+class Paths:
+    """Both input pipelines over the same images and labels (one epoch: all images)."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, device: torch.device,
+                 workers: int):
+        self.device = device
+        self.workers = workers
+        self.loader = torch.utils.data.DataLoader(
+            PaperDataset(images, labels), batch_size=BATCH_SIZE, shuffle=True, drop_last=True,
+            num_workers=workers, persistent_workers=True, pin_memory=device.type == "cuda")
+        self.images = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().to(device)
+        labels = torch.as_tensor(labels, device=device)
+        self.targets = F.one_hot(labels, NUM_CLASSES).float()
+        self.augment = TrainAugment(*RANDAUGMENT, padding=4)
+        self.generator = torch.Generator(device=device).manual_seed(0)
+
+    def paper(self, step: Callable | None = None) -> Callable[[], None]:
+        """One epoch of the paper's path: workers' batches on the device, then ``step``."""
+        def epoch() -> None:
+            for inputs, labels in self.loader:
+                inputs = inputs.to(self.device, non_blocking=True)
+                labels = labels.to(self.device, non_blocking=True)
+                if step is not None:
+                    step(inputs, F.one_hot(labels, NUM_CLASSES).float())
+
+        return epoch
+
+    def ours(self, step: Callable | None = None,
+             threads: int | None = None) -> Callable[[], None]:
+        """One epoch of ours: device-resident uint8 images, TrainAugment, then ``step``;
+        with ``threads`` torch threads during the epoch when given."""
+        def epoch() -> None:
+            saved = torch.get_num_threads()
+            torch.set_num_threads(threads or saved)
+            order = torch.randperm(len(self.images), generator=self.generator,
+                                   device=self.device)
+            for batch in order.split(BATCH_SIZE):
+                inputs = self.augment(self.images[batch], self.generator)
+                if step is not None:
+                    step(inputs, self.targets[batch])
+            torch.set_num_threads(saved)
+
+        return epoch
+
+
+def run(networks: list[str], batches: int, device: torch.device, workers: int,
+        data: str | None, repeats: int) -> tuple[float, float]:
+    """Print the measurements; return (augmentation per-core speedup, step speedup) of the
+    first network."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    images, description = load_images(data, batches * BATCH_SIZE)
+    labels = np.random.default_rng(0).integers(0, NUM_CLASSES, len(images))
+    paths = Paths(images, labels, device, workers)
+    accelerator = torch.cuda.get_device_name(device) if device.type == "cuda" else "none"
+    print(f"machine: {cpu_model()}, {available_cores()} cores; accelerator: {accelerator}; "
+          f"torch {torch.__version__}")
+    print(f"device: {device}; data: {description}")
+    print(f"batch {BATCH_SIZE}; RandAugment N=2 M=27, crop 4, flip, normalise; best of "
+          f"{repeats} interleaved timed epochs of {batches} batches after a warm-up epoch")
+    print(f"paper: PIL per image in {workers} persistent DataLoader worker processes; ours: "
+          f"TrainAugment on {device}; torch threads for training: {torch.get_num_threads()}")
+
+    ours_threads = 1 if device.type == "cpu" else None
+    rates = best_rates({"paper": paths.paper(), "ours": paths.ours(threads=ours_threads)},
+                       batches, device, repeats)
+    paper_per_core = rates["paper"] / workers
+    augment_speedup = rates["ours"] / paper_per_core
+    ours_cores = "1 torch thread" if device.type == "cpu" else "1 host thread"
+    print("\naugmentation alone (network-independent), images/s:")
+    print(f"  paper {rates['paper']:9.0f}  ({paper_per_core:.0f} per core, {workers} workers)")
+    print(f"  ours  {rates['ours']:9.0f}  ({rates['ours']:.0f} per core, {ours_cores})")
+    print(f"  ratio ours/paper per core {augment_speedup:.2f}x "
+          f"(raw {rates['ours'] / rates['paper']:.2f}x)")
+
+    print("\nwhole training step (augmentation + forward/backward/SGD), images/s:")
+    speedups = []
+    for network in networks:
+        steps = {"paper": paths.paper(make_step(network, device)),
+                 "ours": paths.ours(make_step(network, device))}
+        rates = best_rates(steps, batches, device, repeats)
+        speedups.append(rates["ours"] / rates["paper"])
+        print(f"  {network:9s} paper {rates['paper']:8.1f}  ours {rates['ours']:8.1f}  "
+              f"ratio {speedups[-1]:.2f}x")
+    return augment_speedup, speedups[0]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: ``python -m noisy.benchmark [--data PATH] [--networks ...] ...``."""
+    parser = argparse.ArgumentParser(prog="python -m noisy.benchmark", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=None,
+                        help="canonical CIFAR-10 .npz or the JPEG tarball (default: synthetic)")
+    parser.add_argument("--networks", nargs="+", default=["resnet20", "resnet38"],
+                        choices=list(NETWORK_DEPTHS))
+    parser.add_argument("--batches", type=int, default=None,
+                        help="timed batches per measurement (default: 4 on CPU, 96 on CUDA)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="paper's DataLoader workers (default: the available cores)")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="timed epochs per path; the best counts (default: 2)")
+    args = parser.parse_args(argv)
+    device = resolve_device(args.device)
+    batches = args.batches or (96 if device.type == "cuda" else 4)
+    workers = args.workers or available_cores()
+    augment_speedup, step_speedup = run(args.networks, batches, device, workers, args.data,
+                                       args.repeats)
+    print(f"augment_speedup={augment_speedup:.2f} step_speedup={step_speedup:.2f}")
+
+
+if __name__ == "__main__":
+    main()

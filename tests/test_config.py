@@ -1,0 +1,97 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from noisy import config as noisy_config
+from noisy import plan
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "schemas" / "config.schema.yaml"
+
+
+@pytest.fixture
+def config():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def test_the_shipped_config_is_valid(config):
+    noisy_config.check_schema(config, SCHEMA)
+    noisy_config.check(config, ROOT)
+
+
+@pytest.mark.parametrize("change,named", [
+    ({"bogus_key": 1}, "'bogus_key'"),
+    ({"seeds": "zero"}, "config key 'seeds'"),
+    ({"split_mode": "clustered"}, "config key 'split_mode'"),
+    ({"student_budget": -5}, "config key 'student_budget'"),
+    ({"table1": {"networks": ["resnet18"], "labeled_ratios": [0.1]}},
+     "config key 'table1.networks.0'"),
+])
+def test_schema_rejects_bad_values_naming_the_key(config, change, named):
+    config.update(change)
+    with pytest.raises(noisy_config.ConfigError, match=named.replace(".", r"\.")):
+        noisy_config.check_schema(config, SCHEMA)
+
+
+def test_typo_in_an_experiment_is_named(config):
+    config["experiments"]["hard"] = {"treshold": 0.9}
+    with pytest.raises(noisy_config.ConfigError, match="treshold"):
+        noisy_config.check_schema(config, SCHEMA)
+
+
+def test_unknown_scale_and_missing_data_path_are_named(config, tmp_path):
+    with pytest.raises(noisy_config.ConfigError, match="'scale'"):
+        noisy_config.check({**config, "scale": "huge"}, tmp_path)
+    with pytest.raises(noisy_config.ConfigError, match="'data_source'"):
+        noisy_config.check({**config, "data_source": "missing.tar.gz"}, tmp_path)
+
+
+def test_command_line_lists_get_their_types_back():
+    assert noisy_config.coerce_cli_values({"seeds": ["0", "1"], "x": {"y": ["0.5", "a"]}}) == {
+        "seeds": [0, 1], "x": {"y": [0.5, "a"]}}
+
+
+def test_top_level_keys_override_the_preset(config):
+    assert noisy_config.preset(config)["student_budget"] == 40000
+    config["student_budget"] = 123
+    assert noisy_config.preset(config)["student_budget"] == 123
+
+
+def test_experiments_sharing_a_prefix_share_files(config):
+    hard = plan.chain_stages(config, "hard", 0)
+    no_dropout = plan.chain_stages(config, "no_dropout", 0)
+    soft = plan.chain_stages(config, "soft", 0)
+    # Same teacher and pseudo labels for stage 1; only the students differ.
+    assert no_dropout[0].selection_dir == hard[0].selection_dir
+    assert no_dropout[0].student_dir != hard[0].student_dir
+    assert soft[0].teacher_dir == hard[0].teacher_dir
+    assert soft[0].selection_dir != hard[0].selection_dir
+    # Later stages descend from different teachers, so nothing more is shared.
+    assert no_dropout[1].selection_dir != hard[1].selection_dir
+    assert hard[0].teacher_dir == "results/supervised/ratio0.1/seed0/resnet20"
+
+
+def test_an_experiment_identical_to_another_reuses_all_its_files(config):
+    config["experiments"]["hard_again"] = {"threshold": 0.8}
+    assert plan.chain_stages(config, "hard_again", 0)[-1].student_dir == \
+        plan.chain_stages(config, "hard", 0)[-1].student_dir
+
+
+def run_snakemake(*args):
+    return subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", *args],
+                          cwd=ROOT, capture_output=True, text=True)
+
+
+def test_snakemake_stops_on_a_bad_key_before_any_job():
+    result = run_snakemake("--config", "bogus_key=1")
+    assert result.returncode != 0
+    assert "unknown config key(s): 'bogus_key'" in result.stdout + result.stderr
+
+
+def test_snakemake_dry_run_lists_table1():
+    result = run_snakemake("--forceall", "results/table1.csv")
+    assert result.returncode == 0, result.stderr
+    assert "train_supervised" in result.stdout

@@ -1,0 +1,195 @@
+"""Tests of the evaluation metrics (accuracy, calibration, CIFAR-10-C/-P) and of FGSM."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from noisy.attacks import fgsm_accuracy
+from noisy.metrics import (
+    BENCHMARK_CORRUPTIONS,
+    EXTRA_CORRUPTIONS,
+    confusion_matrix,
+    corruption_error,
+    expected_calibration_error,
+    flip_probability,
+    is_noise_perturbation,
+    mean_flip_rate,
+    paper_calibration_error,
+    plot_confusion_matrix,
+    relative_corruption_error,
+    summarise_corruptions,
+    topk_accuracy,
+)
+
+NUM_CLASSES = 10
+
+
+def _calibration_toy(groups):
+    """Probabilities and labels from (confidence, n_samples, n_correct) groups.
+
+    Each row puts ``confidence`` on class 0 and spreads the rest evenly; the first
+    ``n_correct`` rows of a group are labelled 0 (correct), the others 1 (wrong).
+    """
+    probs, labels = [], []
+    for confidence, count, n_correct in groups:
+        row = np.full(NUM_CLASSES, (1.0 - confidence) / (NUM_CLASSES - 1))
+        row[0] = confidence
+        probs += [row] * count
+        labels += [0] * n_correct + [1] * (count - n_correct)
+    return np.array(probs), np.array(labels)
+
+
+def test_topk_accuracy_hand_case():
+    scores = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3], [0.2, 0.3, 0.5], [0.4, 0.4, 0.2]])
+    labels = np.array([1, 2, 0, 1])
+    assert topk_accuracy(scores, labels, 1) == 25.0  # last row: tie goes to class 0
+    assert topk_accuracy(scores, labels, 2) == 75.0
+    assert topk_accuracy(scores, labels, 3) == 100.0
+    assert topk_accuracy(np.log(scores), labels, 2) == 75.0  # logits work the same
+
+
+def test_confusion_matrix_and_plot(tmp_path):
+    predictions = np.array([0, 1, 1, 2, 2, 2, 0])
+    labels = np.array([0, 1, 2, 2, 2, 0, 0])
+    expected = np.array([[2, 0, 1], [0, 1, 0], [0, 1, 2]])
+    matrix = confusion_matrix(predictions, labels, 3)
+    assert matrix.dtype == np.int64
+    np.testing.assert_array_equal(matrix, expected)
+    path = tmp_path / "confusion.png"
+    plot_confusion_matrix(matrix, ["cat", "dog", "ship"], path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["confusion.png"]
+
+
+def test_ece_perfectly_calibrated_is_zero():
+    probs, labels = _calibration_toy([(0.25, 20, 5), (0.55, 20, 11), (0.8, 20, 16),
+                                      (1.0, 10, 10)])
+    assert expected_calibration_error(probs, labels) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ece_overconfident_hand_value():
+    # bin (0.8, 0.9]: conf 0.9, acc 0.6; bin (0.7, 0.8]: conf 0.75, acc 0.5; equal counts
+    probs, labels = _calibration_toy([(0.9, 10, 6), (0.75, 10, 5)])
+    assert expected_calibration_error(probs, labels) == pytest.approx(0.5 * 0.3 + 0.5 * 0.25)
+
+
+def test_ece_torchmetrics_docstring_example():
+    probs = np.array([[0.25, 0.20, 0.55], [0.55, 0.05, 0.40], [0.10, 0.30, 0.60],
+                      [0.90, 0.05, 0.05]])
+    labels = np.array([0, 1, 2, 0])
+    assert expected_calibration_error(probs, labels, n_bins=3) == pytest.approx(0.2)
+
+
+def test_ece_matches_direct_computation_on_random_data():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=3.0, size=(2000, NUM_CLASSES))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = rng.integers(0, NUM_CLASSES, size=2000)
+    confidence, predictions = probs.max(axis=1), probs.argmax(axis=1)
+    expected = 0.0
+    for m in range(10):
+        members = [i for i in range(2000) if m / 10 < confidence[i] <= (m + 1) / 10]
+        if members:
+            accuracy = np.mean([predictions[i] == labels[i] for i in members])
+            mean_confidence = np.mean([confidence[i] for i in members])
+            expected += len(members) / 2000 * abs(accuracy - mean_confidence)
+    assert expected_calibration_error(probs, labels) == pytest.approx(expected, abs=1e-12)
+
+
+def test_paper_calibration_error_hand_case():
+    probs = np.array([[0.72, 0.28], [0.78, 0.22], [0.35, 0.65], [1.0, 0.0]])
+    labels = np.array([0, 1, 0, 0])
+    # bins 7: {.72 T, .78 F} -> |.5-.75|; 2: {.28 F, .22 T} -> |.5-.25|; 3: {.35 T} -> .65;
+    # 6: {.65 F} -> .65; 9: {1.0 T} -> 0; 0: {0.0 F} -> 0; the 4 empty bins are skipped.
+    ece, mce = paper_calibration_error(probs, labels)
+    assert ece == pytest.approx((0.25 + 0.25 + 0.65 + 0.65) / 6)
+    assert mce == pytest.approx(0.65)
+
+
+def test_corruption_names():
+    assert len(BENCHMARK_CORRUPTIONS) == 15 and len(EXTRA_CORRUPTIONS) == 4
+    assert "brightness" in BENCHMARK_CORRUPTIONS and "saturate" in EXTRA_CORRUPTIONS
+
+
+def test_corruption_errors_hand_values():
+    base = np.array([20.0, 30.0, 40.0, 50.0, 60.0])
+    assert corruption_error(base / 2, base) == pytest.approx(0.5)
+    # model: clean 5, degradations 1..5 -> 15; base: clean 10, degradations 10..50 -> 150
+    model = np.array([6.0, 7.0, 8.0, 9.0, 10.0])
+    assert relative_corruption_error(model, 5.0, base, 10.0) == pytest.approx(0.1)
+
+
+def test_baseline_against_itself_scores_100():
+    rng = np.random.default_rng(1)
+    names = BENCHMARK_CORRUPTIONS + EXTRA_CORRUPTIONS
+    errors = {name: np.sort(rng.uniform(10, 60, size=5)) for name in names}
+    summary = summarise_corruptions(errors, 8.0, errors, 8.0)
+    assert summary["names"] == list(BENCHMARK_CORRUPTIONS)
+    assert summary["mce"] == pytest.approx(100.0)
+    assert summary["relative_mce"] == pytest.approx(100.0)
+    assert summary["mean_error"] == pytest.approx(
+        np.mean([errors[name] for name in BENCHMARK_CORRUPTIONS]))
+    row = summary["corruptions"]["fog"]
+    assert row["ce"] == pytest.approx(100.0) and row["relative_ce"] == pytest.approx(100.0)
+    assert row["relative_numerator"] == pytest.approx(np.sum(errors["fog"] - 8.0))
+    assert summary["unstable"] == []
+    fp = {"gaussian_noise": 0.05, "rotate": 0.02}
+    result = mean_flip_rate(fp, fp)
+    assert result["mfr"] == pytest.approx(100.0)
+    assert result["flip_rates"] == pytest.approx({"gaussian_noise": 100.0, "rotate": 100.0})
+    assert result["mean_flip_probability"] == pytest.approx(0.035)
+
+
+def test_summary_flags_unstable_denominator():
+    errors = {"brightness": np.full(5, 10.1), "fog": np.full(5, 30.0)}
+    summary = summarise_corruptions(errors, 10.0, errors, 10.0, names=["brightness", "fog"])
+    assert summary["unstable"] == ["brightness"]
+    with pytest.raises(KeyError):
+        summarise_corruptions(errors, 10.0, errors, 10.0)
+
+
+def test_flip_probability():
+    constant = np.full((4, 31), 3)
+    assert flip_probability(constant, compare_to_first=True) == 0.0
+    assert flip_probability(constant, compare_to_first=False) == 0.0
+    one = np.array([[0, 0, 1, 0]])
+    assert flip_probability(one, compare_to_first=False) == pytest.approx(2 / 3)
+    assert flip_probability(one, compare_to_first=True) == pytest.approx(1 / 3)
+    two = np.array([[0, 0, 1, 0], [0, 1, 1, 1]])
+    assert flip_probability(two, compare_to_first=False) == pytest.approx((2 / 3 + 1 / 3) / 2)
+    assert flip_probability(two, compare_to_first=True) == pytest.approx((1 / 3 + 1) / 2)
+    assert is_noise_perturbation("speckle_noise_2") and not is_noise_perturbation("zoom_blur")
+
+
+def _tiny_model():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, NUM_CLASSES))
+
+
+def _normalize(images):
+    return (images - 0.5) / 0.25
+
+
+def test_fgsm_eps_zero_is_clean_accuracy_and_attack_hurts():
+    model = _tiny_model()
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(64, 32, 32, 3), dtype=np.uint8)
+    with torch.no_grad():
+        model.eval()
+        inputs = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+        clean_predictions = model(_normalize(inputs)).argmax(dim=1).numpy()
+    labels = clean_predictions.copy()
+    labels[::2] = rng.integers(0, NUM_CLASSES, size=32)  # half right, half random
+    clean_accuracy = 100.0 * np.mean(clean_predictions == labels)
+    model.train()
+    epsilons = [0.0, 0.02, 0.05, 0.1]
+    accuracies = fgsm_accuracy(model, images, labels, epsilons, _normalize, batch_size=24)
+    assert model.training  # mode restored
+    assert accuracies[0] == clean_accuracy
+    assert max(accuracies[1:]) <= accuracies[0] + 5.0
+    assert accuracies[-1] < accuracies[0]
+    same = fgsm_accuracy(model, torch.from_numpy(images), torch.from_numpy(labels), epsilons,
+                         _normalize, batch_size=64)
+    assert same == accuracies
