@@ -1,24 +1,28 @@
 """Batched input noise on uint8 image tensors: RandAugment, crop/flip, normalise, mixup.
 
-All functions take a whole batch ``(B, 3, H, W)`` of uint8 images on any device and run
-without per-image Python loops or host synchronisation, so on a GPU they queue
-asynchronously. All randomness comes from an explicit ``torch.Generator`` on the images'
-device. Every op matches the paper's PIL implementation (:mod:`noisy.pil_augment`) pixel for
-pixel, including Pillow's fixed-point nearest-neighbour affine resampling.
+All functions take a whole batch ``(B, 3, H, W)`` of uint8 images on any device, without
+per-image Python loops. All randomness comes from an explicit ``torch.Generator`` on the
+images' device. Every op matches the paper's PIL implementation (:mod:`noisy.pil_augment`)
+pixel for pixel, including Pillow's fixed-point nearest-neighbour affine resampling.
 
-One RandAugment round draws an op per sample and runs three batched stages in which each
-sample is left unchanged unless its op belongs to the stage:
+One RandAugment round draws an op per sample. Two code paths give identical images:
 
-1. pixel ops (auto-contrast, equalize, invert, posterize, solarize, solarize-add) as a
-   per-sample, per-channel 256-entry table (identity otherwise) applied by one gather;
-2. enhance ops (color/contrast/brightness/sharpness) as one blend with a per-sample
-   degenerate image and factor (factor 1 otherwise);
-3. shear/translate/rotate as a per-sample fixed-point affine map (identity otherwise) and
-   cutout as a per-sample box pointing at a grey pixel, resolved by one gather; in
-   :class:`TrainAugment` the random crop and flip are folded into the last round's gather.
+- batched (default off the CPU): no host synchronisation, so a GPU queues it
+  asynchronously; three stages each run on the whole batch, leaving a sample unchanged
+  unless its op belongs to the stage: (1) pixel ops (auto-contrast, equalize, invert,
+  posterize, solarize, solarize-add) as a per-sample, per-channel 256-entry table applied
+  by one gather; (2) enhance ops (color/contrast/brightness/sharpness) as one blend with a
+  per-sample degenerate image and factor; (3) shear/translate/rotate as a per-sample
+  fixed-point affine map and cutout as a box pointing at a grey pixel, resolved by one
+  gather into which :class:`TrainAugment` folds the random crop and flip;
+- grouped (default on the CPU, where reading the op counts costs nothing): the samples are
+  sorted by op and each op runs only on its own samples (the warp ops share one gather),
+  single-threaded; crop and flip follow as one gather.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import torch
 
@@ -362,6 +366,21 @@ def _draw_crop(images: torch.Tensor, padding: int, generator: torch.Generator | 
     return offsets, flip, padding
 
 
+@contextlib.contextmanager
+def _one_cpu_thread(images: torch.Tensor):
+    """One torch thread for CPU images: these small ops gain little from intra-op threads
+    and stall badly on them when the cores are shared."""
+    if images.device.type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _is_grouped(images: torch.Tensor, grouped: bool | None) -> bool:
     return images.device.type == "cpu" if grouped is None else grouped
 
@@ -374,16 +393,17 @@ def _augment(images: torch.Tensor, rounds: list, crop=None,
     stage runs on the whole batch without host synchronisation and ``crop`` is fused into
     the last round's gather.
     """
-    if _is_grouped(images, grouped):
-        for op, value, centers in rounds:
-            images = _grouped_round(images, op, value, centers)
-        return images if crop is None else _crop_flip(images, crop)
-    if not rounds:
-        return images if crop is None else _crop_flip(images, crop)
-    for index, (op, value, centers) in enumerate(rounds):
-        last = index == len(rounds) - 1
-        images = _round_ops(images, op, value, centers, crop if last else None)
-    return images
+    with _one_cpu_thread(images):
+        if _is_grouped(images, grouped):
+            for op, value, centers in rounds:
+                images = _grouped_round(images, op, value, centers)
+            return images if crop is None else _crop_flip(images, crop)
+        if not rounds:
+            return images if crop is None else _crop_flip(images, crop)
+        for index, (op, value, centers) in enumerate(rounds):
+            last = index == len(rounds) - 1
+            images = _round_ops(images, op, value, centers, crop if last else None)
+        return images
 
 
 def apply_op(images: torch.Tensor, name: str, values: torch.Tensor,
@@ -420,7 +440,7 @@ def random_crop_flip(images: torch.Tensor, padding: int,
                      generator: torch.Generator | None) -> torch.Tensor:
     """Per-sample random HxW crop of the zero-padded images, then horizontal flip (p=0.5)."""
     _check_images(images)
-    return _crop_flip(images, _draw_crop(images, padding, generator))
+    return _augment(images, [], _draw_crop(images, padding, generator))
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
@@ -464,7 +484,8 @@ class TrainAugment:
         _check_images(images)
         rounds = _draw_rounds(images, self.n, self.m, generator)
         crop = _draw_crop(images, self.padding, generator)
-        return normalize(_augment(images, rounds, crop, self.grouped))
+        with _one_cpu_thread(images):
+            return normalize(_augment(images, rounds, crop, self.grouped))
 
     def mix(self, inputs: torch.Tensor, targets: torch.Tensor,
             generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:

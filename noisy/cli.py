@@ -87,10 +87,10 @@ def _train_student(args) -> None:
                   args.model, args.history, threads=args.threads)
 
 
-def _table1(args) -> None:
-    from noisy.tables import table1
+def _table(args) -> None:
+    from noisy.tables import build
 
-    table1(args.evaluations, args.out)
+    build(args.name, json.loads(args.rows), args.out)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,9 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--history", required=True)
     sub.add_argument("--threads", type=int, default=None)
 
-    sub = command("table1", _table1, "gather Table 1")
+    sub = command("table", _table, "gather one of the paper's tables")
+    sub.add_argument("--name", required=True, help="table1 ... table10")
+    sub.add_argument("--rows", required=True, help="JSON from noisy.tables.all_rows")
     sub.add_argument("--out", required=True)
-    sub.add_argument("evaluations", nargs="+")
     return parser
 
 

@@ -74,6 +74,12 @@ def check(config: dict, base_dir: str | Path = ".") -> None:
             if not folder or not (Path(base_dir) / folder).is_dir():
                 raise ConfigError(f"config key 'robustness.{key}': {folder!r} is not a folder "
                                   "(needed because robustness.source is 'official')")
+    for table, rows in config["tables"].items():
+        names = rows.values() if isinstance(rows, dict) else rows
+        unknown = [name for name in names if name not in config["experiments"]]
+        if unknown:
+            raise ConfigError(f"config key 'tables.{table}': unknown experiment(s) "
+                              f"{', '.join(map(repr, unknown))}")
     source = config["data_source"]
     if source != "torchvision" and not (Path(base_dir) / source).exists():
         raise ConfigError(f"config key 'data_source': path {source!r} does not exist "
@@ -145,14 +151,3 @@ def split_settings(config: dict, ratio: float, seed: int) -> dict:
         "mode": config["split_mode"],
         "train_per_class": preset(config)["train_per_class"],
     }
-
-
-def table1_targets(config: dict) -> list[dict]:
-    """One entry per Table 1 row and seed: ratio tag, network, seed."""
-    table = config["table1"]
-    return [
-        {"ratio": ratio_tag(ratio), "network": network, "seed": seed}
-        for ratio in table["labeled_ratios"]
-        for network in table["networks"]
-        for seed in config["seeds"]
-    ]

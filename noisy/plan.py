@@ -83,8 +83,9 @@ def _canonical(config_json: str) -> dict[str, list[tuple[str, str]]]:
 
 
 def _owners(config: dict) -> dict[str, list[tuple[str, str]]]:
+    # Not sort_keys: the order of the experiments decides which one owns shared files.
     keys = ("experiments", "student_defaults")
-    return _canonical(json.dumps({k: config[k] for k in keys}, sort_keys=True))
+    return _canonical(json.dumps({k: config[k] for k in keys}))
 
 
 def chain_stages(config: dict, experiment: str, seed: int) -> list[Stage]:

@@ -8,6 +8,7 @@ from snakemake.utils import validate
 sys.path.insert(0, workflow.basedir)
 import noisy.config as noisy_config  # noqa: E402
 import noisy.plan as plan  # noqa: E402
+import noisy.tables as tables  # noqa: E402
 
 # Jobs run `python -m noisy ...`: use the interpreter Snakemake itself runs in.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
@@ -26,6 +27,7 @@ wildcard_constraints:
     ratio=r"[0-9.]+",
     seed=r"\d+",
     network=r"resnet\d+",
+    table=r"table([1-9]|10)",
 
 
 def as_json(settings):
@@ -47,11 +49,12 @@ def split_settings(wildcards):
     )
 
 
-def table1_evaluations(wildcards):
-    return [
-        f"results/supervised/ratio{t['ratio']}/seed{t['seed']}/{t['network']}/eval.json"
-        for t in noisy_config.table1_targets(config)
-    ]
+def table_rows(wildcards):
+    return as_json(tables.all_rows(config, wildcards.table))
+
+
+def table_inputs(wildcards):
+    return tables.input_files(tables.all_rows(config, wildcards.table))
 
 
 wildcard_constraints:

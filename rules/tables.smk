@@ -1,15 +1,22 @@
-rule table1:
+# The paper's tables: each gathers per-model result files listed by noisy.tables.
+
+
+rule table:
     input:
-        table1_evaluations,
+        table_inputs,
     output:
         report(
-            "results/table1.csv",
-            caption="../report/table1.rst",
+            "results/{table}.csv",
+            caption="../report/tables.rst",
             category="Tables",
+            subcategory="{table}",
         ),
+    params:
+        rows=table_rows,
     log:
-        "results/logs/tables/table1.log",
+        "results/logs/tables/{table}.log",
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy table1 --out {output} {input} > {log} 2>&1"
+        "python -m noisy table --name {wildcards.table} --rows {params.rows:q}"
+        " --out {output} > {log} 2>&1"

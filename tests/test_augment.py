@@ -107,31 +107,35 @@ def test_ops_keep_dtype_and_shape(images: torch.Tensor, name: str) -> None:
     assert out.dtype == torch.uint8 and out.shape == images.shape
 
 
+@pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "batched"])
 @pytest.mark.parametrize("name", PIXEL_OPS)
-def test_pixel_ops_match_pil_exactly(images: torch.Tensor, name: str) -> None:
+def test_pixel_ops_match_pil_exactly(images: torch.Tensor, name: str, grouped: bool) -> None:
     values = _spread(name, len(images))
     expected = _pil_reference(images, name, values)
-    assert torch.equal(apply_op(images, name, values), expected)
+    assert torch.equal(apply_op(images, name, values, grouped=grouped), expected)
 
 
+@pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "batched"])
 @pytest.mark.parametrize("name", GEOMETRIC_OPS)
-def test_geometric_ops_match_pil(images: torch.Tensor, name: str) -> None:
+def test_geometric_ops_match_pil(images: torch.Tensor, name: str, grouped: bool) -> None:
     values = _spread(name, len(images), signed=True)
     expected = _pil_reference(images, name, values)
-    out = apply_op(images, name, values)
+    out = apply_op(images, name, values, grouped=grouped)
     # Pillow's fixed-point resampling is reproduced exactly; allow stray boundary pixels
     # from libm differences in cos/sin.
     same = (out == expected).all(dim=1).float().mean(dim=(1, 2))
     assert same.min() >= 0.99
 
 
-def test_cutout_matches_pil(images: torch.Tensor) -> None:
+@pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "batched"])
+def test_cutout_matches_pil(images: torch.Tensor, grouped: bool) -> None:
     generator = torch.Generator().manual_seed(1)
     centers = torch.rand(len(images), 2, generator=generator, dtype=torch.float64) * 32
     centers[:4] = torch.tensor([[0.0, 0.0], [31.9, 31.9], [0.5, 31.0], [16.0, 16.0]])
     values = _spread("cutout", len(images))
     expected = _pil_reference(images, "cutout", values, centers)
-    assert torch.equal(apply_op(images, "cutout", values, centers=centers), expected)
+    out = apply_op(images, "cutout", values, centers=centers, grouped=grouped)
+    assert torch.equal(out, expected)
 
 
 def test_rand_augment_is_seeded(images: torch.Tensor) -> None:
@@ -201,3 +205,23 @@ def test_train_augment_equals_its_parts(images: torch.Tensor) -> None:
     generator = torch.Generator().manual_seed(5)
     parts = normalize(random_crop_flip(rand_augment(images, 2, 27, generator), 4, generator))
     assert torch.equal(fused, parts)
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_grouped_and_batched_paths_agree(images: torch.Tensor, n: int) -> None:
+    # The CPU's grouped path must reproduce the device path's images exactly.
+    batch = images.repeat(8, 1, 1, 1)  # 256 images: every op drawn in every round
+    for seed in range(2):
+        outputs = [TrainAugment(n, 27, grouped=grouped)(batch,
+                                                        torch.Generator().manual_seed(seed))
+                   for grouped in (True, False)]
+        assert torch.equal(*outputs)
+        outputs = [rand_augment(batch, n, 13, torch.Generator().manual_seed(seed),
+                                grouped=grouped) for grouped in (True, False)]
+        assert torch.equal(*outputs)
+
+
+def test_augment_restores_torch_threads(images: torch.Tensor) -> None:
+    threads = torch.get_num_threads()
+    TrainAugment(2, 27)(images, torch.Generator().manual_seed(0))
+    assert torch.get_num_threads() == threads

@@ -95,3 +95,8 @@ def test_snakemake_dry_run_lists_table1():
     result = run_snakemake("--forceall", "results/table1.csv")
     assert result.returncode == 0, result.stderr
     assert "train_supervised" in result.stdout
+
+
+def test_shared_files_belong_to_the_first_experiment_in_config_order(config):
+    assert plan.chain_stages(config, "no_dropout", 0)[0].selection_dir == \
+        "results/runs/hard/seed0/resnet26"
