@@ -16,9 +16,10 @@ include: "rules/students.smk"
 include: "rules/robustness.smk"
 include: "rules/evaluation.smk"
 include: "rules/tables.smk"
+include: "rules/report.smk"
 
 
 rule all:
     input:
-        "results/table1.csv",
+        "results/report.md",
     default_target: True

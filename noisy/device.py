@@ -1,20 +1,120 @@
-"""Choosing the compute device and configuring it for speed."""
+"""Choosing the compute device and configuring it for speed.
+
+On a machine with several GPUs, Snakemake starts jobs without saying which GPU each one
+should use. A job that resolves to CUDA without an index therefore claims a free GPU
+itself: it takes an exclusive ``flock`` on one of ``jobs_per_gpu`` slot files per GPU in
+a lock folder and holds it until the process ends (the kernel releases it, even after a
+kill -9). Slots are taken GPU by GPU before a second job goes on any GPU; when every slot
+is taken the job waits for one. ``NOISY_JOBS_PER_GPU`` (default 1) sets the slots per GPU
+and ``NOISY_GPU_LOCK_DIR`` the lock folder. With a single visible GPU (a SLURM job that
+asked for one, or ``CUDA_VISIBLE_DEVICES=3``) there is nothing to choose: ``cuda:0``.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import IO
 
 import torch
 
+JOBS_PER_GPU_ENV = "NOISY_JOBS_PER_GPU"
+LOCK_DIR_ENV = "NOISY_GPU_LOCK_DIR"
+
+log = logging.getLogger("noisy.device")
+
+# The GPU index this process claimed and the open lock file that holds its slot.
+_claim: tuple[int, IO[str]] | None = None
+
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """Turn ``auto`` into CUDA when present (else CPU); check explicit names exist."""
+    """Turn ``auto`` into CUDA when present (else CPU); check explicit names exist.
+
+    ``cuda`` without an index claims a free GPU when several are visible (see the module
+    docstring); an explicit ``cuda:N`` is used as given.
+    """
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
+    if device.type != "cuda":
+        return device
+    if not torch.cuda.is_available():
         raise RuntimeError(f"device {name!r} was requested but CUDA is not available here")
+    if device.index is None:
+        device = torch.device("cuda", _claimed_index())
+        torch.cuda.set_device(device)
     return device
+
+
+def _claimed_index() -> int:
+    """This process's GPU: its earlier claim, 0 with one visible GPU, else a new claim."""
+    global _claim
+    if _claim is None:
+        gpu_ids = visible_gpu_ids()
+        if len(gpu_ids) <= 1:
+            return 0
+        _claim = claim_gpu(gpu_ids, jobs_per_gpu(), lock_dir())
+    return _claim[0]
+
+
+def visible_gpu_ids() -> list[str]:
+    """Names of the visible GPUs: the entries of CUDA_VISIBLE_DEVICES, else 0..count-1."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [entry.strip() for entry in visible.split(",") if entry.strip()]
+    return [str(index) for index in range(torch.cuda.device_count())]
+
+
+def jobs_per_gpu() -> int:
+    """Jobs that may share one GPU, from ``NOISY_JOBS_PER_GPU`` (default 1)."""
+    value = os.environ.get(JOBS_PER_GPU_ENV, "1")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{JOBS_PER_GPU_ENV} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def lock_dir() -> Path:
+    """The folder of GPU slot lock files: ``NOISY_GPU_LOCK_DIR`` or one per user in /tmp."""
+    default = Path(tempfile.gettempdir()) / f"noisy-gpu-locks-{os.getuid()}"
+    return Path(os.environ.get(LOCK_DIR_ENV) or default)
+
+
+def claim_gpu(gpu_ids: list[str], per_gpu: int, folder: Path,
+              poll_seconds: float = 5.0) -> tuple[int, IO[str]]:
+    """Lock the first free slot, slot 0 of every GPU first; wait while all are taken.
+
+    Returns the GPU's position in ``gpu_ids`` (its CUDA index in this process) and the
+    open lock file, which must stay open as long as the GPU is in use.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    waiting = False
+    while True:
+        for slot in range(per_gpu):
+            for index, gpu_id in enumerate(gpu_ids):
+                name = f"gpu{gpu_id.replace('/', '_')}-slot{slot}.lock"
+                handle = open(folder / name, "a")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.close()
+                    continue
+                handle.truncate(0)
+                handle.write(f"{os.getpid()}\n")
+                handle.flush()
+                log.info("claimed GPU %s (slot %d of %d) via %s", gpu_id, slot + 1, per_gpu,
+                         folder)
+                return index, handle
+        if not waiting:
+            log.warning("all %d GPU slots in %s are taken; waiting for one (more Snakemake "
+                        "`gpu` resources than GPUs x %s?)", len(gpu_ids) * per_gpu, folder,
+                        JOBS_PER_GPU_ENV)
+            waiting = True
+        time.sleep(poll_seconds)
 
 
 def set_threads(threads: int | None) -> None:

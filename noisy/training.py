@@ -2,7 +2,7 @@
 
 Budgets are counted in images seen: ``epochs = ceil(budget / training-set size)``.
 SGD with momentum and weight decay, multi-step learning-rate decay at fixed fractions
-of the epochs, RandAugment + crop + flip (optionally mixup) applied batched on the
+of the training steps, RandAugment + crop + flip (optionally mixup) applied batched on the
 training device. The model kept is the one after the final epoch.
 
 Every epoch the complete state (model, optimizer, scheduler, RNG states, history) is
@@ -73,9 +73,14 @@ def epochs_for_budget(budget_images: int, train_size: int) -> int:
     return math.ceil(budget_images / train_size)
 
 
-def lr_milestone_epochs(epochs: int, fractions: tuple[float, ...]) -> list[int]:
-    """Epoch indices at which the learning rate is multiplied by the decay factor."""
-    return [int(round(fraction * epochs)) for fraction in fractions]
+def lr_milestone_steps(total_steps: int, fractions: tuple[float, ...]) -> list[int]:
+    """Optimizer steps after which the learning rate is multiplied by the decay factor.
+
+    The paper decays at 50% and 75% of its (1,000) epochs; counting in steps gives the
+    same schedule to within one epoch there, and a sensible one for short runs of a few
+    epochs, where per-epoch milestones would collapse onto the same epoch.
+    """
+    return [int(fraction * total_steps) for fraction in fractions]
 
 
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -139,6 +144,7 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
     device = resolve_device(settings.device)
     size = train_images.shape[0]
     epochs = epochs_for_budget(settings.budget_images, size)
+    steps_per_epoch = math.ceil(size / settings.batch_size)
     job_fingerprint = fingerprint({"arch": asdict(arch), "settings": settings.definition()},
                                   train_images, train_targets.astype(np.float32))
 
@@ -149,7 +155,8 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
                                     momentum=settings.momentum,
                                     weight_decay=settings.weight_decay)
         scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            optimizer, lr_milestone_epochs(epochs, settings.lr_milestones), settings.lr_gamma)
+            optimizer, lr_milestone_steps(epochs * steps_per_epoch, settings.lr_milestones),
+            settings.lr_gamma)
         augment_generator = torch.Generator(device=device)
         augment_generator.manual_seed(settings.seed)
         history: list[dict] = []
@@ -197,9 +204,9 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                scheduler.step()
                 loss_sum += loss.detach() * batch.shape[0]
                 correct += (logits.argmax(1) == batch_targets.argmax(1)).sum()
-            scheduler.step()
             train_seconds = time.perf_counter() - epoch_start
             test_loss, test_acc = _evaluate(model, test_x, test_y, device)
             epoch_seconds = time.perf_counter() - epoch_start

@@ -3,24 +3,30 @@ import json
 import os
 import sys
 
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 import noisy.config as noisy_config  # noqa: E402
 import noisy.plan as plan  # noqa: E402
+import noisy.report_plan as report_plan  # noqa: E402
 import noisy.tables as tables  # noqa: E402
 
-# Jobs run `python -m noisy ...`: use the interpreter Snakemake itself runs in.
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
-)
+# Jobs run `python -m noisy ...` with this checkout's package. Without conda they use
+# the interpreter Snakemake runs in (e.g. .venv), activated or not.
+_prefix = f"export PYTHONPATH={workflow.basedir}:$PYTHONPATH; "
+if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
+    _prefix += f"export PATH={os.path.dirname(sys.executable)}:$PATH; "
+shell.prefix(_prefix)
 
 config.update(noisy_config.coerce_cli_values(config))
 noisy_config.check_schema(config, os.path.join(workflow.basedir, "schemas/config.schema.yaml"))
 validate(config, "../schemas/config.schema.yaml")
 noisy_config.check(config)
 PRESET = noisy_config.preset(config)
+# Training, prediction and evaluation jobs hold one unit of the `gpu` resource unless
+# the workflow runs on the CPU; profiles say how many units a machine has.
+GPU_PER_JOB = 0 if config["device"] == "cpu" else 1
 
 
 wildcard_constraints:
@@ -123,3 +129,41 @@ def robustness_settings(wildcards):
             "official": ROBUSTNESS["source"] == "official",
         }
     )
+
+
+# Inputs of the figures and the report (noisy.report_plan decides which files).
+def fgsm_inputs(wildcards):
+    return [entry["path"] for entry in report_plan.fgsm_entries(config)]
+
+
+def fgsm_settings(wildcards):
+    return as_json(report_plan.fgsm_entries(config))
+
+
+def training_curve_inputs(wildcards):
+    entries = report_plan.training_curve_entries(config)
+    return list(dict.fromkeys(entry["path"] for entry in entries))
+
+
+def training_curve_settings(wildcards):
+    return as_json(report_plan.training_curve_entries(config))
+
+
+def class_count_tables(wildcards):
+    return report_plan.class_count_tables(config)
+
+
+def report_table_files(wildcards):
+    return [f"results/{table}.csv" for table in report_plan.report_tables(config)]
+
+
+def report_figures(wildcards):
+    return report_plan.report_figures(config)
+
+
+def report_confusions(wildcards):
+    return report_plan.report_confusions(config)
+
+
+def report_settings(wildcards):
+    return as_json(report_plan.report_settings(config))

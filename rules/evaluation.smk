@@ -18,6 +18,8 @@ rule evaluate:
     log:
         "results/logs/evaluate/{model_dir}.log",
     threads: 2
+    resources:
+        gpu=GPU_PER_JOB,
     conda:
         "../environment.yml"
     shell:
@@ -39,6 +41,8 @@ rule evaluate_robustness:
     log:
         "results/logs/robustness/{model_dir}.log",
     threads: 2
+    resources:
+        gpu=GPU_PER_JOB,
     conda:
         "../environment.yml"
     shell:

@@ -12,6 +12,8 @@ rule predict_supervised:
     log:
         "results/logs/predict/supervised/ratio{ratio}/seed{seed}/{network}.log",
     threads: 2
+    resources:
+        gpu=GPU_PER_JOB,
     conda:
         "../environment.yml"
     shell:
@@ -29,6 +31,8 @@ rule predict_student:
     log:
         "results/logs/predict/runs/{experiment}/seed{seed}/{network}.log",
     threads: 2
+    resources:
+        gpu=GPU_PER_JOB,
     conda:
         "../environment.yml"
     shell:

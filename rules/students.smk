@@ -17,6 +17,8 @@ rule train_student:
     benchmark:
         "results/benchmarks/students/{experiment}/seed{seed}/{network}.tsv"
     threads: 2
+    resources:
+        gpu=GPU_PER_JOB,
     conda:
         "../environment.yml"
     shell:

@@ -15,6 +15,8 @@ rule train_supervised:
     benchmark:
         "results/benchmarks/supervised/ratio{ratio}/seed{seed}/{network}.tsv"
     threads: 2
+    resources:
+        gpu=GPU_PER_JOB,
     conda:
         "../environment.yml"
     shell:

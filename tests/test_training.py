@@ -12,7 +12,7 @@ import torch
 import noisy.training as training
 from noisy.models import Architecture, load_model
 from noisy.resume import JobLockedError, exclusive_lock
-from noisy.training import TrainSettings, epochs_for_budget, lr_milestone_epochs, train
+from noisy.training import TrainSettings, epochs_for_budget, lr_milestone_steps, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,8 +33,8 @@ def test_budget_and_size_must_be_positive():
 
 
 def test_learning_rate_drops_at_half_and_three_quarters():
-    assert lr_milestone_epochs(1000, (0.5, 0.75)) == [500, 750]
-    assert lr_milestone_epochs(4, (0.5, 0.75)) == [2, 3]
+    assert lr_milestone_steps(10000, (0.5, 0.75)) == [5000, 7500]
+    assert lr_milestone_steps(30, (0.5, 0.75)) == [15, 22]
 
 
 def tiny_problem(n=48, seed=0):

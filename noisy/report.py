@@ -1,0 +1,523 @@
+"""The finished report: every reproduced table beside the paper's, the figures, the setup.
+
+``python -m noisy.report --results results --out-md results/report.md
+--out-html results/report.html --config-json '<json>'`` writes a Markdown report
+(images by relative path) and a self-contained HTML one (images embedded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+import os
+import platform
+import re
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from noisy.atomic import write_text
+from noisy.tables import CLASS_COUNT_TABLES, KEY_COLUMNS
+
+PAPER_DIR = Path(__file__).parent / "paper_tables"
+ALL_TABLES = [f"table{number}" for number in range(1, 11)]
+PAPER_TRAIN_SIZE = 50000
+TITLES = {
+    "table1": "Supervised networks on all and on 10% of the labels",
+    "table2": "The hard-label chain ResNet-20 → 26 → 32 → 38",
+    "table3": "Pseudo-label types",
+    "table4": "Per-class counts each teacher hands on, per label type",
+    "table5": "Accuracy, calibration and robustness per label type",
+    "table6": "Noise ablations",
+    "table7": "Confidence thresholds",
+    "table8": "Per-class counts handed on by threshold, smooth labels",
+    "table9": "Per-class counts handed on by threshold, mixup with hard labels",
+    "table10": "Labeled ratios (final ResNet-38)",
+}
+# (kind, value): "abs" = absolute difference, "rel" = fraction of the paper's value.
+TOLERANCES = {
+    "top1": ("abs", 1.0),
+    "top5": ("abs", 1.0),
+    "ece": ("abs", 0.02),
+    "rel_mce": ("abs", 5.0),
+    "mfr": ("abs", 5.0),
+    "labeled": ("abs", 0),
+    "params": ("abs", 0),
+    "pseudo": ("rel", 0.05),
+}
+COUNT_TOLERANCE = ("rel", 0.05)
+SPREAD_SIGMAS = 2
+COUNT_COLUMNS = {"labeled", "pseudo", "params"}
+DECIMALS = {"ece": 4, "paper_ece": 4}
+HEADERS = {"ece": "ECE (paper's variant)", "extra:ece": "ECE (standard)",
+           "extra:mean_corruption_error": "mean corruption error (%)"}
+TOLERANCE_TEXT = (
+    "A reproduced value **agrees** when it is within the tolerance of the paper's: top-1 and "
+    "top-5 within 1 point; ECE within 0.02; relative mCE and mFR within 5 points (ratios of "
+    "error sums against a baseline, noisy by nature); pseudo-label and per-class counts within "
+    "5%; parameter and labeled counts exactly. With several seeds a value outside the "
+    f"tolerance but within {SPREAD_SIGMAS} standard deviations of the seeds' mean is "
+    "**within spread**. Δ = reproduced − paper. Accuracies are in %."
+)
+DEFECTS = [
+    "Every number of the paper is a single run: no seeds, no spread.",
+    "The paper's code keeps the epoch with the best *test* accuracy; this reproduction reports "
+    "the model after the final epoch, so small shortfalls in accuracy are expected.",
+    "The paper's ECE bins every class probability and averages the bins without weights. Its "
+    "ECE is compared here with the same variant (`paper_ece`); the standard top-label, "
+    "count-weighted ECE is shown beside it as *ECE (standard)*.",
+    "The paper's FGSM applies nll_loss to raw logits; this reproduction uses cross-entropy.",
+    "The paper's CIFAR-10-P flip probability compares every frame with the first; this "
+    "reproduction follows Hendrycks (consecutive frames except for the noise perturbations).",
+    "Table 7 prints identical rows for hard labels at thresholds 0.7 and 0.8, and they differ "
+    "from the 0.8 rows of Tables 3 and 5: a transcription error. Those paper rows are marked "
+    "*paper row suspect*; Table 5's hard rows are the paper's values for threshold 0.8.",
+]
+NOTES = {
+    "table1": "Rows are matched on the labeled fraction (config `table1.labeled_ratios`), so a "
+              "scaled-down run still lines up with the paper's 50,000 / 5,000 rows.",
+    "table2": "The pseudo-label count P is the balanced training set minus the labeled images.",
+    "table4": "Counts before class balancing. Cells: reproduced / paper.",
+    "table7": "Paper rows for hard labels at 0.7 and 0.8 are a transcription error (see above).",
+    "table8": "Counts before class balancing. Cells: reproduced / paper.",
+    "table9": "Counts before class balancing. Cells: reproduced / paper.",
+}
+FIGURE_CAPTIONS = {
+    "figure1.png": "Figure 1: top-1 accuracy under FGSM against epsilon, per pseudo-label type "
+                   "(final ResNet-38 of each chain), the teacher and the network without "
+                   "self-training (orange). Data: figure1.csv.",
+    "class_counts.png": "Per-class counts each teacher hands on (Tables 4, 8, 9), before class "
+                        "balancing.",
+    "training_curves.png": "Test accuracy (solid) and train loss (dashed) of every network of "
+                           "each chain against the fraction of its training.",
+    "corruption_grid.png": "A few test images under each CIFAR-10-C corruption (rows) at "
+                           "severities 1 to 5 (columns).",
+}
+
+
+def paper_table(table: str) -> Path:
+    """The paper's CSV of ``table`` shipped with the package."""
+    return PAPER_DIR / f"{table}.csv"
+
+
+def match_keys(table: str) -> list[str]:
+    """Columns that identify a row in both the paper and the reproduction."""
+    if table == "table1":
+        return ["labeled_ratio", "network"]
+    return [key for key in KEY_COLUMNS[table] if key not in COUNT_COLUMNS]
+
+
+def _labeled_ratio(labeled: pd.Series, ratios: list[float] | None) -> pd.Series:
+    """Map labeled counts onto labeled fractions: the largest count ↔ the largest ratio."""
+    if not ratios:
+        return labeled / PAPER_TRAIN_SIZE
+    counts = sorted(labeled.unique(), reverse=True)
+    mapping = dict(zip(counts, sorted(ratios, reverse=True), strict=False))
+    return labeled.map(mapping)
+
+
+def _normalise(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    frame = frame.copy()
+    for key in keys:
+        if pd.api.types.is_numeric_dtype(frame[key]):
+            frame[key] = frame[key].astype(float).round(4)
+        else:
+            frame[key] = frame[key].astype(str)
+    return frame
+
+
+def align(table: str, repro: pd.DataFrame, paper: pd.DataFrame,
+          labeled_ratios: list[float] | None = None) -> pd.DataFrame:
+    """Reproduced rows joined to the paper's on :func:`match_keys`, in the paper's order.
+
+    The paper's compared columns get the suffix ``__paper``; ``_merge`` says ``both``,
+    ``paper_only`` (not reproduced) or ``repro_only`` (not in the paper).
+    """
+    keys = match_keys(table)
+    repro, paper = repro.copy(), paper.copy()
+    if table == "table1":
+        repro["labeled_ratio"] = _labeled_ratio(repro["labeled"], labeled_ratios)
+        paper["labeled_ratio"] = paper["labeled"] / PAPER_TRAIN_SIZE
+    repro, paper = _normalise(repro, keys), _normalise(paper, keys)
+    paper = paper.rename(columns={c: f"{c}__paper" for c in paper.columns if c not in keys})
+    merged = paper.merge(repro, on=keys, how="left", indicator=True)
+    merged["_merge"] = merged["_merge"].map({"both": "both", "left_only": "paper_only"})
+    extra = repro.merge(paper[keys], on=keys, how="left", indicator=True)
+    extra = extra[extra["_merge"] == "left_only"].assign(_merge="repro_only")
+    return pd.concat([merged, extra], ignore_index=True).astype({"_merge": str})
+
+
+def compared_metrics(table: str, merged: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(metric, reproduced column, paper column) of every column the paper reports.
+
+    The paper's ECE is its own variant, so it is compared with ``paper_ece``.
+    """
+    result = []
+    for column in merged.columns:
+        if not column.endswith("__paper"):
+            continue
+        paper = column.removesuffix("__paper")
+        repro = "paper_ece" if paper == "ece" and "paper_ece" in merged else paper
+        if repro in merged:
+            result.append((paper, repro, paper))
+    return result
+
+
+def extra_columns(merged: pd.DataFrame, metrics: list[tuple[str, str, str]],
+                  keys: list[str]) -> list[str]:
+    """Reproduced metrics the paper does not report (e.g. the standard ECE)."""
+    used = set(keys) | {repro for _, repro, _ in metrics} | {"labeled_ratio", "seeds", "_merge"}
+    return [c for c in merged.columns if c not in used and not c.endswith(("__paper", "_std"))]
+
+
+def row_label(table: str, row: pd.Series) -> str:
+    """A short name of a row from its match keys."""
+    return " ".join(str(row[key]) for key in match_keys(table))
+
+
+def judge(metric: str, repro: float, paper: float, std: float | None,
+          tolerance: tuple[str, float] | None = None) -> str | None:
+    """``agrees``, ``within spread`` or ``differs``; None when a value is missing."""
+    if pd.isna(repro) or pd.isna(paper):
+        return None
+    kind, value = tolerance or TOLERANCES.get(metric, COUNT_TOLERANCE)
+    limit = value * abs(paper) if kind == "rel" else value
+    difference = abs(repro - paper)
+    if difference <= limit + 1e-9:
+        return "agrees"
+    if std is not None and not pd.isna(std) and difference <= SPREAD_SIGMAS * std:
+        return "within spread"
+    return "differs"
+
+
+def _decimals(metric: str, counts: bool) -> int:
+    if counts or metric in COUNT_COLUMNS:
+        return 0
+    return DECIMALS.get(metric, 2)
+
+
+def _number(value, decimals: int, signed: bool = False) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    text = f"{value:+,.{decimals}f}" if signed else f"{value:,.{decimals}f}"
+    return text.replace("-", "−")
+
+
+MARKS = {"agrees": "✓", "within spread": "≈", "differs": "✗"}
+
+
+def _suspect(table: str, row: pd.Series) -> bool:
+    return (table == "table7" and row.get("label_type") == "hard"
+            and row.get("threshold") in (0.7, 0.8))
+
+
+def _row_status(table: str, row: pd.Series, verdicts: dict[str, str | None]) -> tuple[str, str]:
+    if row["_merge"] == "paper_only":
+        status = ("not reproduced", "missing")
+    elif row["_merge"] == "repro_only":
+        status = ("not in the paper", "missing")
+    else:
+        differ = [m for m, v in verdicts.items() if v == "differs"]
+        spread = [m for m, v in verdicts.items() if v == "within spread"]
+        if differ:
+            status = ("differs: " + ", ".join(differ), "differs")
+        elif spread:
+            status = ("within spread: " + ", ".join(spread), "spread")
+        else:
+            status = ("agrees", "agrees")
+    if _suspect(table, row):
+        return status[0] + "; paper row suspect", "suspect"
+    return status
+
+
+def comparison(table: str, repro: pd.DataFrame, paper: pd.DataFrame,
+               labeled_ratios: list[float] | None = None) -> tuple[list[str], list[list], dict]:
+    """Headers, rows of (text, css class) cells, and verdict counts of one table."""
+    merged = align(table, repro, paper, labeled_ratios)
+    keys = match_keys(table)
+    metrics = compared_metrics(table, merged)
+    counts = table in CLASS_COUNT_TABLES
+    extras = [] if counts else extra_columns(merged, metrics, keys)
+    headers = list(keys)
+    if counts:
+        headers += [m for m, _, _ in metrics] + ["total", "total paper", "total Δ"]
+    else:
+        for metric, _, _ in metrics:
+            name = HEADERS.get(metric, metric)
+            headers += [name, f"{name} paper", f"{name} Δ"]
+        headers += [HEADERS.get(f"extra:{c}", c) for c in extras]
+    headers.append("status")
+    rows, tally = [], {}
+    for _, row in merged.iterrows():
+        cells = [(str(row[key]), "key") for key in keys]
+        verdicts = {}
+        for metric, repro_col, paper_col in metrics:
+            value, reference = row.get(repro_col), row[f"{paper_col}__paper"]
+            std = row.get(f"{repro_col}_std")
+            verdict = judge(metric, value, reference, std)
+            verdicts[metric] = verdict
+            decimals = _decimals(metric, counts)
+            shown = _number(value, decimals)
+            if std is not None and not pd.isna(std):
+                shown += f" ± {_number(std, decimals)}"
+            mark = f" {MARKS[verdict]}" if verdict else ""
+            css = (verdict or "missing").replace("within ", "")
+            if counts:
+                cells.append((f"{shown} / {_number(reference, decimals)}", css))
+                continue
+            delta = _number(value - reference, decimals, signed=True) if verdict else "—"
+            cells += [(shown, "value"), (_number(reference, decimals), "paper"),
+                      (delta + mark, css)]
+        if counts:
+            classes = [repro_col for _, repro_col, _ in metrics]
+            total = row[classes].sum(min_count=len(classes))
+            total_paper = row[[f"{c}__paper" for c in classes]].sum(min_count=len(classes))
+            change = (100 * (total - total_paper) / total_paper
+                      if not pd.isna(total) and not pd.isna(total_paper) else None)
+            cells += [(_number(total, 0), "value"), (_number(total_paper, 0), "paper"),
+                      ((_number(change, 1, signed=True) + "%") if change is not None else "—",
+                       "value")]
+        cells += [(_number(row.get(c), _decimals(c, False)), "value") for c in extras]
+        status, css = _row_status(table, row, verdicts)
+        tally[css] = tally.get(css, 0) + 1
+        cells.append((status, css))
+        rows.append(cells)
+    return headers, rows, tally
+
+
+def compute_summary(results: Path) -> dict:
+    """Jobs, CPU hours (cpu_time) and wall hours (s) of every Snakemake benchmark file."""
+    groups: dict[str, dict] = {}
+    for path in sorted(results.glob("benchmarks/**/*.tsv")):
+        frame = pd.read_csv(path, sep="\t")
+        group = path.relative_to(results / "benchmarks").parts[0]
+        totals = groups.setdefault(group, {"jobs": 0, "cpu_hours": 0.0, "wall_hours": 0.0})
+        totals["jobs"] += 1
+        totals["cpu_hours"] += pd.to_numeric(frame["cpu_time"], errors="coerce").sum() / 3600
+        totals["wall_hours"] += pd.to_numeric(frame["s"], errors="coerce").sum() / 3600
+    return groups
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("torch", "torchvision", "snakemake", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def _visible_gpu() -> str | None:
+    """The name of the CUDA device this process sees, or None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+
+
+def _data_source(results: Path, config: dict) -> str:
+    text = f"`{config.get('data_source', 'unknown')}`"
+    info = results / "data" / "cifar10.json"
+    if info.exists():
+        source = json.loads(info.read_text()).get("source", {})
+        details = ", ".join(f"{k} {v}" for k, v in source.items() if k != "sha256")
+        if source.get("sha256"):
+            details += f", sha256 {source['sha256'][:16]}…"
+        text += f" ({details})" if details else ""
+    return text
+
+
+def _compute_lines(results: Path, config: dict, gpu: str | None) -> list[str]:
+    groups = compute_summary(results)
+    if not groups:
+        return ["No benchmark files found under `benchmarks/`."]
+    cpu = sum(g["cpu_hours"] for g in groups.values())
+    wall = sum(g["wall_hours"] for g in groups.values())
+    jobs = sum(g["jobs"] for g in groups.values())
+    lines = [f"{jobs} benchmarked training job{'s' if jobs != 1 else ''}: "
+             f"**{cpu:.2f} CPU hours**, "
+             f"**{wall:.2f} wall hours** ("
+             + "; ".join(f"{name}: {g['jobs']} jobs, {g['cpu_hours']:.2f} CPU h, "
+                         f"{g['wall_hours']:.2f} wall h" for name, g in groups.items()) + ")."]
+    device = str(config.get("device", "auto"))
+    if device == "cpu":
+        lines.append("All jobs ran on the CPU (`device: cpu`): no GPU hours.")
+    elif gpu:
+        lines.append(f"GPU hours ≈ wall hours of the benchmarked jobs, each of which held one "
+                     f"GPU: **{wall:.2f} GPU hours**.")
+    else:
+        lines.append("No GPU was visible to the report job, and benchmark files do not record "
+                     "the device: the figures above are CPU and wall hours only.")
+    return lines
+
+
+def _header(results: Path, config: dict) -> list[str]:
+    gpu = _visible_gpu()
+    preset = config.get("preset") or {}
+    budgets = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
+                        for k, v in preset.items())
+    scale = config.get("scale", "unknown")
+    lines = [f"- **Scale**: `{scale}`" + (f" ({budgets})" if budgets else "")]
+    if scale != "paper":
+        lines[0] += (" — budgets and data are scaled down: the paper's numbers are not "
+                     "expected to be met; the comparison shows how far off each value is.")
+    lines += [
+        f"- **Seeds**: {', '.join(str(s) for s in config.get('seeds', [])) or 'unknown'}",
+        f"- **Data**: {_data_source(results, config)}; CIFAR-10-C/-P: "
+        f"{config.get('robustness_source', 'unknown')}",
+        "- **Versions**: " + ", ".join(f"{k} {v}" for k, v in _versions().items()),
+        f"- **Device**: config `{config.get('device', 'auto')}`; the report job sees "
+        + (f"GPU {gpu}" if gpu else "no GPU") + f" ({platform.machine()}, {os.cpu_count()} CPUs)",
+        "- **Compute**: " + " ".join(_compute_lines(results, config, gpu)),
+    ]
+    return lines
+
+
+def _markdown_table(headers: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(text for text, _ in row) + " |" for row in rows]
+    return lines
+
+
+def _html_table(headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f'<td class="{css}">{html.escape(text)}</td>'
+                                    for text, css in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _inline(text: str) -> str:
+    """Markdown's `code`, **bold** and *italic* as HTML (enough for this report's prose)."""
+    text = html.escape(text)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    text = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"\*([^*]+)\*", r"<i>\1</i>", text)
+
+
+def _figure_caption(path: Path) -> str:
+    if path.name.startswith("seed_spread_"):
+        table = path.stem.removeprefix("seed_spread_")
+        return (f"{table}: each row's mean ± std over seeds (blue) and the paper's single "
+                "run (red cross).")
+    if path.name == "confusion.png":
+        return f"Confusion matrix: {path.parent.parent.parent.name}/{path.parent.parent.name}"\
+               f"/{path.parent.name}"
+    return FIGURE_CAPTIONS.get(path.name, path.stem.replace("_", " "))
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}
+table{border-collapse:collapse;font-size:12px;margin:0.5em 0 1.5em}
+th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}
+td.key{text-align:left;font-weight:600}td.paper{color:#555}
+td.agrees{background:#d8f0d8}td.differs{background:#f7d4d4}td.spread{background:#fbeec2}
+td.suspect{background:#e4e4e4}td.missing{color:#888}
+figure{display:inline-block;margin:0.5em;vertical-align:top}
+figure img{max-width:100%}figure.small img{width:260px}figcaption{font-size:12px}"""
+
+
+def write_report(results: str, out_md: str, out_html: str, config: dict,
+                 figures: list[str] | None = None, confusions: list[str] | None = None) -> None:
+    """Write the Markdown and the self-contained HTML report of a results folder.
+
+    ``figures`` default to the known figures present in ``results``; ``confusions``
+    are confusion-matrix images of the final models.
+    """
+    root = Path(results)
+    if figures is None:
+        figures = [str(p) for p in [root / "figure1.png", *sorted(root.glob("figures/*.png"))]
+                   if p.exists()]
+    md_dir = Path(out_md).parent
+    ratios = config.get("labeled_ratios")
+    md = ["# Noisy Student on CIFAR-10: reproduction report", "",
+          f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from `{results}`.", ""]
+    header = _header(root, config)
+    md += header
+    page = ["<h1>Noisy Student on CIFAR-10: reproduction report</h1>",
+            f"<p>Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from "
+            f"<code>{html.escape(results)}</code>.</p>",
+            "<ul>" + "".join(f"<li>{_inline(line.lstrip('- '))}</li>"
+                             for line in header) + "</ul>"]
+    built = [t for t in ALL_TABLES if (root / f"{t}.csv").exists()]
+    missing = [t for t in ALL_TABLES if t not in built]
+    sections_md, sections_html, summary = [], [], []
+    for table in built:
+        headers, rows, tally = comparison(table, pd.read_csv(root / f"{table}.csv"),
+                                          pd.read_csv(paper_table(table)), ratios)
+        summary.append([(table, "key"), (TITLES[table], "value")]
+                       + [(str(tally.get(k, 0)), k if tally.get(k) else "value")
+                          for k in ("agrees", "spread", "differs", "suspect", "missing")])
+        title = f"{table.replace('table', 'Table ')}: {TITLES[table]}"
+        note = NOTES.get(table, "")
+        sections_md += ["", f"## {title}", ""] + ([note, ""] if note else [])
+        sections_md += _markdown_table(headers, rows)
+        sections_html.append(f"<h2>{html.escape(title)}</h2>"
+                             + (f"<p>{_inline(note)}</p>" if note else "")
+                             + _html_table(headers, rows))
+    summary_headers = ["table", "what", "agree", "within spread", "differ",
+                       "paper row suspect", "missing rows"]
+    md += ["", "## Summary", "", TOLERANCE_TEXT, ""]
+    md += _markdown_table(summary_headers, summary) if summary else ["No table was built."]
+    md += ["", "Not built: " + (", ".join(missing) if missing else "none") + "."]
+    md += ["", "## Known defects of the paper", ""] + [f"- {d}" for d in DEFECTS]
+    page += ["<h2>Summary</h2>", f"<p>{_inline(TOLERANCE_TEXT)}</p>",
+             _html_table(summary_headers, summary) if summary else "<p>No table was built.</p>",
+             f"<p>Not built: {', '.join(missing) if missing else 'none'}.</p>",
+             "<h2>Known defects of the paper</h2><ul>"
+             + "".join(f"<li>{_inline(d)}</li>" for d in DEFECTS) + "</ul>"]
+    md += sections_md
+    page += sections_html
+    for heading, paths, css in (("Figures", figures, ""),
+                                ("Confusion matrices of the final models", confusions or [],
+                                 "small")):
+        if not paths:
+            continue
+        present = [Path(p) for p in paths if Path(p).exists()]
+        absent = [p for p in paths if not Path(p).exists()]
+        md += ["", f"## {heading}", ""]
+        page.append(f"<h2>{heading}</h2>")
+        for path in present:
+            caption = _figure_caption(path)
+            md += [f"![{caption}]({os.path.relpath(path, md_dir)})", "", f"*{caption}*", ""]
+            page.append(f'<figure class="{css}"><img src="{_data_uri(path)}" '
+                        f'alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}'
+                        "</figcaption></figure>")
+        if absent:
+            md += ["Not built: " + ", ".join(f"`{p}`" for p in absent), ""]
+            page.append(f"<p>Not built: {html.escape(', '.join(absent))}</p>")
+    write_text(out_md, "\n".join(md) + "\n")
+    write_text(out_html, "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
+                         "<title>Noisy Student reproduction report</title>"
+                         f"<style>{CSS}</style></head><body>" + "\n".join(page)
+                         + "</body></html>\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m noisy.report --results results --out-md ... --out-html ...``."""
+    parser = argparse.ArgumentParser(prog="python -m noisy.report", description=__doc__)
+    parser.add_argument("--results", default="results", help="the results folder")
+    parser.add_argument("--out-md", required=True)
+    parser.add_argument("--out-html", required=True)
+    parser.add_argument("--config-json", default="{}",
+                        help="JSON: scale, preset, seeds, data_source, device, "
+                             "robustness_source, labeled_ratios")
+    parser.add_argument("--figures", nargs="*", help="figure PNGs (default: those present)")
+    parser.add_argument("--confusions", nargs="*", default=[],
+                        help="confusion-matrix PNGs of the final models")
+    args = parser.parse_args(argv)
+    write_report(args.results, args.out_md, args.out_html, json.loads(args.config_json),
+                 args.figures, args.confusions)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
