@@ -25,6 +25,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import torch
 import torchvision.transforms as T
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
@@ -144,3 +145,31 @@ def paper_train_transform(n: int, m: float) -> T.Compose:
         T.ToTensor(),
         T.Normalize(MEAN, STD),
     ])
+
+
+class PILBatchAugment:
+    """The paper's input path, image by image, behind the interface of ``TrainAugment``.
+
+    For comparing training results with the batched pipeline (``input_pipeline: pil``):
+    each batch goes to the host, through :func:`paper_train_transform` one PIL image at
+    a time, and back. Its Python RNG is seeded from ``generator`` at every call, so runs
+    are repeatable.
+    """
+
+    def __init__(self, n: int, m: float, padding: int = 4):
+        self.rng = random.Random()
+        self.transform = T.Compose([
+            PILRandAugment(n, m, rng=self.rng),
+            T.RandomCrop(32, padding=padding),
+            T.RandomHorizontalFlip(),
+            T.ToTensor(),
+            T.Normalize(MEAN, STD),
+        ])
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """(B, 3, H, W) uint8 on any device → normalised float on the same device."""
+        self.rng.seed(int(torch.randint(2**62, (1,), generator=generator,
+                                        device=generator.device)))
+        host = images.permute(0, 2, 3, 1).cpu().numpy()
+        batch = torch.stack([self.transform(Image.fromarray(image)) for image in host])
+        return batch.to(images.device)

@@ -29,6 +29,7 @@ from noisy.augment import TrainAugment, mixup
 from noisy.device import autocast, memory_format, resolve_device, set_threads
 from noisy.inference import images_to_tensor, predict_logits
 from noisy.models import Architecture, build_model, count_parameters, save_model
+from noisy.pil_augment import PILBatchAugment
 from noisy.resume import clear_state, exclusive_lock, fingerprint, load_state, save_state
 
 log = logging.getLogger("noisy.training")
@@ -52,6 +53,7 @@ class TrainSettings:
     randaugment_m: float = 27.0
     crop_padding: int = 4
     mixup_alpha: float = 0.0
+    input_pipeline: str = "batched"  # batched (on the device) | pil (the paper's, per image)
     seed: int = 0
     # Runtime choices: they do not change the result's definition (not fingerprinted).
     device: str = field(default="auto", compare=False)
@@ -176,8 +178,9 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
         targets = torch.as_tensor(train_targets, dtype=torch.float32, device=device)
         test_x = images_to_tensor(test_images, device)
         test_y = torch.as_tensor(test_labels, dtype=torch.long, device=device)
-        augment = TrainAugment(settings.randaugment_n, settings.randaugment_m,
-                               padding=settings.crop_padding)
+        pipeline = {"batched": TrainAugment, "pil": PILBatchAugment}[settings.input_pipeline]
+        augment = pipeline(settings.randaugment_n, settings.randaugment_m,
+                           padding=settings.crop_padding)
         log.info("training %s (%d parameters) on %d images for %d epochs (%d images) on %s",
                  arch.network, count_parameters(model), size, epochs, epochs * size, device)
         wall_before = history[-1]["wall_s"] if history else 0.0

@@ -81,7 +81,8 @@ def test_an_experiment_identical_to_another_reuses_all_its_files(config):
 
 
 def run_snakemake(*args):
-    return subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", *args],
+    return subprocess.run([sys.executable, "-m", "snakemake", "-n", "--nolock", "--cores", "1",
+                           *args],
                           cwd=ROOT, capture_output=True, text=True)
 
 
@@ -100,3 +101,37 @@ def test_snakemake_dry_run_lists_table1():
 def test_shared_files_belong_to_the_first_experiment_in_config_order(config):
     assert plan.chain_stages(config, "no_dropout", 0)[0].selection_dir == \
         "results/runs/hard/seed0/resnet26"
+
+
+def jobs_in(dry_run_output: str) -> dict[str, int]:
+    """The 'Job stats' block of a dry run as {rule: count}."""
+    lines = dry_run_output.split("Job stats:")[1].splitlines()[3:]
+    stats = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        stats[parts[0]] = int(parts[1])
+    return stats
+
+
+def test_paper_scale_table3_trains_the_shared_teacher_once():
+    result = run_snakemake("--forceall", "--config", "scale=paper", "--", "results/table3.csv")
+    assert result.returncode == 0, result.stderr
+    stats = jobs_in(result.stdout)
+    assert stats["train_supervised"] == 1  # the 10% ResNet-20 teacher of all six chains
+    assert stats["predict_supervised"] == 1
+    assert stats["train_student"] == 18
+
+
+@pytest.mark.parametrize("target", [f"results/table{n}.csv" for n in range(1, 11)]
+                         + ["results/report.md"])
+def test_every_table_and_the_report_plan_at_paper_scale(target):
+    result = run_snakemake("--forceall", "--config", "scale=paper", "--", target)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_whole_paper_has_102_training_jobs():
+    result = run_snakemake("--forceall", "--config", "scale=paper", "--", "results/report.md")
+    stats = jobs_in(result.stdout)
+    assert stats["train_supervised"] == 12 and stats["train_student"] == 90

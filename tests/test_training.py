@@ -159,3 +159,11 @@ def test_kill_minus_nine_then_rerun_gives_identical_weights(tmp_path):
     reference, _ = run_training(tmp_path, "reference", budget_images=48 * epochs)
     for key, value in weights(reference / "model.pt").items():
         assert torch.equal(value, weights(tmp_path / "killed" / "model.pt")[key]), key
+
+
+def test_the_paper_pil_input_pipeline_trains_and_is_repeatable(tmp_path):
+    first, summary = run_training(tmp_path, "pil_a", input_pipeline="pil", budget_images=48)
+    second, _ = run_training(tmp_path, "pil_b", input_pipeline="pil", budget_images=48)
+    assert summary["epochs"] == 1
+    for key, value in weights(first / "model.pt").items():
+        assert torch.equal(value, weights(second / "model.pt")[key]), key

@@ -93,3 +93,12 @@ def test_robustness_table_and_counts(workdir):
     assert table5["label_type"].tolist() == ["teacher", "hard", "hard", "without_st"]
     assert table5["network"].tolist() == ["resnet20", "resnet26", "resnet32", "resnet26"]
     assert {"top1", "ece", "rel_mce", "mfr"} <= set(table5.columns)
+
+
+def test_a_threshold_change_reruns_selection_but_not_the_teachers_predictions(workdir):
+    process = snakemake(workdir, "-n", "results/table2.csv",
+                        config=["student_budget=2400", "experiments={hard: {threshold: 0.5}}"])
+    output = finish(process)
+    assert "rule select_pseudo_labels" in output and "rule train_student" in output
+    assert "rule predict_supervised" not in output
+    assert "rule train_supervised" not in output
