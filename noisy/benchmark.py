@@ -34,10 +34,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from noisy.augment import TrainAugment
-from noisy.device import autocast, memory_format, resolve_device
+from noisy.device import memory_format, resolve_device
 from noisy.models import NETWORK_DEPTHS, Architecture, build_model
 from noisy.pil_augment import paper_train_transform
-from noisy.training import soft_cross_entropy
+from noisy.training import sgd_step
 
 BATCH_SIZE = 512
 RANDAUGMENT = (2, 27.0)
@@ -141,13 +141,7 @@ def make_step(network: str, device: torch.device) -> Callable[[torch.Tensor, tor
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
 
     def step(inputs: torch.Tensor, targets: torch.Tensor) -> None:
-        inputs = inputs.contiguous(memory_format=memory_format(device))
-        with autocast(device):
-            logits = model(inputs)
-        loss = soft_cross_entropy(logits, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        sgd_step(model, optimizer, inputs, targets, device)
 
     return step
 

@@ -93,6 +93,15 @@ def _table(args) -> None:
     build(args.name, json.loads(args.rows), args.out)
 
 
+def _training_arguments(sub: argparse.ArgumentParser, settings_help: str) -> None:
+    sub.add_argument("--data", required=True)
+    sub.add_argument("--settings", required=True, help=settings_help)
+    sub.add_argument("--state", required=True, help="resumable state side file")
+    sub.add_argument("--model", required=True)
+    sub.add_argument("--history", required=True)
+    sub.add_argument("--threads", type=int, default=None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per workflow stage."""
     parser = argparse.ArgumentParser(prog="python -m noisy", description=__doc__)
@@ -114,13 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True)
 
     sub = command("train-supervised", _train_supervised, "train on the labeled images")
-    sub.add_argument("--data", required=True)
     sub.add_argument("--split", required=True)
-    sub.add_argument("--settings", required=True, help="JSON from noisy.config.supervised_job")
-    sub.add_argument("--state", required=True, help="resumable state side file")
-    sub.add_argument("--model", required=True)
-    sub.add_argument("--history", required=True)
-    sub.add_argument("--threads", type=int, default=None)
+    _training_arguments(sub, "JSON from noisy.config.supervised_job")
 
     sub = command("evaluate", _evaluate, "score a model on the clean test set")
     sub.add_argument("--data", required=True)
@@ -168,13 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True)
 
     sub = command("train-student", _train_student, "train a student on a balanced set")
-    sub.add_argument("--data", required=True)
     sub.add_argument("--trainset", required=True)
-    sub.add_argument("--settings", required=True, help="JSON from noisy.plan.student_job")
-    sub.add_argument("--state", required=True, help="resumable state side file")
-    sub.add_argument("--model", required=True)
-    sub.add_argument("--history", required=True)
-    sub.add_argument("--threads", type=int, default=None)
+    _training_arguments(sub, "JSON from noisy.plan.student_job")
 
     sub = command("table", _table, "gather one of the paper's tables")
     sub.add_argument("--name", required=True, help="table1 ... table10")

@@ -95,6 +95,22 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
 
+def sgd_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
+             targets: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on a batch of normalised inputs and target vectors.
+
+    Returns (loss, logits), both still on the device (no host synchronisation).
+    """
+    inputs = inputs.contiguous(memory_format=memory_format(device))
+    with autocast(device):
+        logits = model(inputs)
+    loss = soft_cross_entropy(logits, targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss, logits
+
+
 def _format_duration(seconds: float) -> str:
     seconds = int(max(seconds, 0))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
@@ -200,13 +216,7 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
                 if settings.mixup_alpha > 0:
                     inputs, batch_targets = mixup(inputs, batch_targets, settings.mixup_alpha,
                                                   augment_generator)
-                inputs = inputs.contiguous(memory_format=memory_format(device))
-                with autocast(device):
-                    logits = step_model(inputs)
-                loss = soft_cross_entropy(logits, batch_targets)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                loss, logits = sgd_step(step_model, optimizer, inputs, batch_targets, device)
                 scheduler.step()
                 loss_sum += loss.detach() * batch.shape[0]
                 correct += (logits.argmax(1) == batch_targets.argmax(1)).sum()
