@@ -22,18 +22,23 @@ class ConfigError(ValueError):
     """A configuration value is wrong; the message names the key."""
 
 
-def coerce_cli_values(value: Any) -> Any:
+def coerce_cli_values(config: dict) -> dict:
     """Turn strings nested in lists/dicts into numbers/booleans where YAML would.
 
-    Snakemake parses ``--config key=[0,1]`` with YAML's BaseLoader, which keeps every
-    nested item a string; this restores the types a config file would have given.
+    Snakemake parses ``--config key=[0,1]`` or ``key={a: 0.5}`` with YAML's BaseLoader,
+    which keeps every nested item a string; this restores the types a config file would
+    have given. Top-level values are left as Snakemake parsed them.
     """
+    return {key: _coerce_nested(value) if isinstance(value, (dict, list)) else value
+            for key, value in config.items()}
+
+
+def _coerce_nested(value: Any) -> Any:
     if isinstance(value, dict):
-        return {key: coerce_cli_values(item) for key, item in value.items()}
+        return {key: _coerce_nested(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_coerce_scalar(item) if isinstance(item, str) else coerce_cli_values(item)
-                for item in value]
-    return value
+        return [_coerce_nested(item) for item in value]
+    return _coerce_scalar(value) if isinstance(value, str) else value
 
 
 def _coerce_scalar(text: str) -> Any:

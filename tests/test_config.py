@@ -50,8 +50,10 @@ def test_unknown_scale_and_missing_data_path_are_named(config, tmp_path):
 
 
 def test_command_line_lists_get_their_types_back():
-    assert noisy_config.coerce_cli_values({"seeds": ["0", "1"], "x": {"y": ["0.5", "a"]}}) == {
-        "seeds": [0, 1], "x": {"y": [0.5, "a"]}}
+    parsed = {"seeds": ["0", "1"], "x": {"y": ["0.5", "a"], "z": "0.3", "w": "true"},
+              "data_source": "123"}
+    assert noisy_config.coerce_cli_values(parsed) == {
+        "seeds": [0, 1], "x": {"y": [0.5, "a"], "z": 0.3, "w": True}, "data_source": "123"}
 
 
 def test_top_level_keys_override_the_preset(config):
