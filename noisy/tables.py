@@ -99,7 +99,8 @@ def _experiment_rows(config: dict, table: str, label: str, experiment: str,
         for teacher, stage in zip(teachers, stages, strict=True):
             rows.append({"keys": {**extra, "network": teacher},
                          "files": {"counts": f"{stage.selection_dir}/candidates.json"}})
-        return rows
+        # Table 4 shows the shared teacher's counts once, as its own "teacher" row.
+        return rows[1:] if table == "table4" else rows
     if table in ROBUSTNESS_TABLES:
         models = [(stage.network, f"{stage.student_dir}/robustness.json") for stage in stages]
         if table == "table10":
@@ -113,12 +114,17 @@ def _experiment_rows(config: dict, table: str, label: str, experiment: str,
 
 
 def special_rows(config: dict, table: str) -> list[dict]:
-    """The paper's extra rows: the shared teacher (Tables 2, 3, 5, 4/8/9's first rows are
-    regular) and Table 5's "without self-training" baseline."""
+    """The paper's extra rows: the shared teacher (Tables 2, 3, 4, 5) and Table 5's
+    "without self-training" baseline."""
     rows = []
-    if table not in ("table2", "table3", "table5"):
+    if table not in ("table2", "table3", "table4", "table5"):
         return rows
     experiment = _experiments(config, table)[0][1]
+    if table == "table4":
+        return [{"keys": {"label_type": "teacher", "network": row["keys"]["network"]},
+                 "files": row["files"]}
+                for seed in config["seeds"]
+                for row in _experiment_rows(config, "table8", "", experiment, seed)[:1]]
     teacher = experiment_settings(config, experiment)["chain"][0]
     baseline_network = config["robustness"]["baseline_network"]
     file = "robustness.json" if table == "table5" else "eval.json"

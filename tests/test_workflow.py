@@ -88,6 +88,7 @@ def test_robustness_table_and_counts(workdir):
                      config=["student_budget=2400", "tables={table4: [hard], table5: [hard]}"]))
     counts = pd.read_csv(workdir / "run/results/table4.csv")
     assert list(counts.columns) == ["label_type", "network", *CLASSES]
+    assert counts["label_type"].tolist() == ["teacher", "hard"]
     assert counts["network"].tolist() == ["resnet20", "resnet26"]
     table5 = pd.read_csv(workdir / "run/results/table5.csv")
     assert table5["label_type"].tolist() == ["teacher", "hard", "hard", "without_st"]

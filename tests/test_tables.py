@@ -1,0 +1,57 @@
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from noisy import tables
+from tests.test_config import ROOT
+
+
+@pytest.fixture
+def config():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def test_seeds_give_mean_std_and_count_per_cell():
+    frame = pd.DataFrame({"network": ["a", "a", "b", "b"], "top1": [80.0, 82.0, 70.0, 70.0]})
+    table = tables.aggregate_seeds(frame, ["network"], ["top1"])
+    assert table["top1"].tolist() == [81.0, 70.0]
+    assert table["top1_std"].round(4).tolist() == [1.4142, 0.0]
+    assert table["seeds"].tolist() == [2, 2]
+
+
+def test_one_seed_has_no_spread_columns():
+    frame = pd.DataFrame({"network": ["a"], "top1": [80.0]})
+    assert list(tables.aggregate_seeds(frame, ["network"], ["top1"]).columns) == [
+        "network", "top1"]
+
+
+def test_table_rows_follow_the_paper_layout(config):
+    rows = tables.all_rows(config, "table5")
+    labels = [row["keys"]["label_type"] for row in rows]
+    assert labels[0] == "teacher" and labels[-1] == "without_st"
+    assert labels[1:-1] == ["hard"] * 3 + ["soft"] * 3 + ["smooth"] * 3 + ["mixup_hard"] * 3
+    table7 = tables.all_rows(config, "table7")
+    assert {(r["keys"]["label_type"], r["keys"]["threshold"]) for r in table7} == {
+        (label, threshold) for label in ("hard", "soft", "smooth", "mixup_hard")
+        for threshold in (0.7, 0.8, 0.9)}
+    assert len(tables.all_rows(config, "table10")) == 12  # final networks only
+
+
+def test_every_table_matches_the_paper_row_count(config):
+    for number in range(1, 11):
+        paper = pd.read_csv(ROOT / "noisy" / "paper_tables" / f"table{number}.csv")
+        assert len(tables.all_rows(config, f"table{number}")) == len(paper), number
+
+
+def test_two_seeds_are_averaged_in_a_built_table(tmp_path):
+    rows = []
+    for seed, top1 in ((0, 80.0), (1, 84.0)):
+        path = tmp_path / f"eval{seed}.json"
+        path.write_text(json.dumps({"labeled": 5000, "params": 269818, "top1": top1,
+                                    "top5": 99.0}))
+        rows.append({"keys": {"network": "resnet20"}, "files": {"eval": str(path)}})
+    table = tables.build("table1", rows, tmp_path / "table1.csv")
+    assert table.loc[0, "top1"] == 82.0 and table.loc[0, "seeds"] == 2
+    assert pd.read_csv(tmp_path / "table1.csv")["top1_std"].round(3).tolist() == [2.828]
