@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from noisy.atomic import atomic_path
-from noisy.metrics import mean_flip_rate, summarise_corruptions
+from noisy.metrics import BENCHMARK_CORRUPTIONS, mean_flip_rate, summarise_corruptions
 from noisy.plan import chain_stages, experiment_settings, supervised_dir
 
 CLASS_COUNT_TABLES = ("table4", "table8", "table9")
@@ -164,13 +164,16 @@ def robustness_metrics(result: dict, baseline: dict) -> dict:
     summary = summarise_corruptions(corruption["errors"], corruption["clean_error"],
                                     base_corruption["errors"], base_corruption["clean_error"],
                                     names=names)
+    # The plain mean corruption error is quoted over the 15 benchmark corruptions.
+    benchmark_names = [name for name in BENCHMARK_CORRUPTIONS if name in corruption["errors"]]
     benchmark = summarise_corruptions(corruption["errors"], corruption["clean_error"],
-                                      base_corruption["errors"], base_corruption["clean_error"])
+                                      base_corruption["errors"], base_corruption["clean_error"],
+                                      names=benchmark_names) if benchmark_names else {}
     flips = mean_flip_rate(result["perturbation"]["flip_probability"],
                            baseline["perturbation"]["flip_probability"])
     return {"top1": result["top1"], "ece": result["ece"], "rel_mce": summary["relative_mce"],
             "mfr": flips["mfr"], "paper_ece": result["paper_ece"],
-            "mean_corruption_error": benchmark["mean_error"]}
+            "mean_corruption_error": benchmark.get("mean_error", float("nan"))}
 
 
 def _row_values(table: str, row: dict) -> dict:
