@@ -78,6 +78,14 @@ def manifest(config: dict, table: str) -> list[dict]:
     return rows
 
 
+def _handed_on(stages: list, teacher_network: str) -> list[tuple[str, dict]]:
+    """(teacher network, counts file) per stage: the candidates each teacher hands on,
+    before balancing."""
+    teachers = [teacher_network] + [stage.network for stage in stages[:-1]]
+    return [(teacher, {"counts": f"{stage.selection_dir}/candidates.json"})
+            for teacher, stage in zip(teachers, stages, strict=True)]
+
+
 def _experiment_rows(config: dict, table: str, label: str, experiment: str,
                      seed: int) -> list[dict]:
     settings = experiment_settings(config, experiment)
@@ -92,13 +100,9 @@ def _experiment_rows(config: dict, table: str, label: str, experiment: str,
         "table9": {"threshold": settings["threshold"]},
         "table10": {"label_type": label, "labeled_ratio": settings["labeled_ratio"]},
     }.get(table, {"label_type": label})
-    rows = []
     if table in CLASS_COUNT_TABLES:
-        # What each teacher hands on: the candidates of the next stage, before balancing.
-        teachers = [teacher_network] + [stage.network for stage in stages[:-1]]
-        for teacher, stage in zip(teachers, stages, strict=True):
-            rows.append({"keys": {**extra, "network": teacher},
-                         "files": {"counts": f"{stage.selection_dir}/candidates.json"}})
+        rows = [{"keys": {**extra, "network": network}, "files": files}
+                for network, files in _handed_on(stages, teacher_network)]
         # Table 4 shows the shared teacher's counts once, as its own "teacher" row.
         return rows[1:] if table == "table4" else rows
     if table in ROBUSTNESS_TABLES:
@@ -120,12 +124,12 @@ def special_rows(config: dict, table: str) -> list[dict]:
     if table not in ("table2", "table3", "table4", "table5"):
         return rows
     experiment = _experiments(config, table)[0][1]
-    if table == "table4":
-        return [{"keys": {"label_type": "teacher", "network": row["keys"]["network"]},
-                 "files": row["files"]}
-                for seed in config["seeds"]
-                for row in _experiment_rows(config, "table8", "", experiment, seed)[:1]]
     teacher = experiment_settings(config, experiment)["chain"][0]
+    if table == "table4":
+        return [{"keys": {"label_type": "teacher", "network": network}, "files": files}
+                for seed in config["seeds"]
+                for network, files in _handed_on(chain_stages(config, experiment, seed),
+                                                 teacher)[:1]]
     baseline_network = config["robustness"]["baseline_network"]
     file = "robustness.json" if table == "table5" else "eval.json"
     for seed in config["seeds"]:
