@@ -130,6 +130,7 @@ def autocast(device: torch.device):
     return contextlib.nullcontext()
 
 
-def memory_format(device: torch.device) -> torch.memory_format:
-    """channels_last on CUDA (faster convolutions with bf16), contiguous on CPU."""
-    return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+# Convolutions run on channels_last tensors on every device: with bf16 on CUDA, and with
+# oneDNN on CPU, where a ResNet-20 training step measured 1.4-1.5x faster than with the
+# default layout (benchmarks/README.md). On CPU the result stays deterministic.
+CONV_MEMORY_FORMAT = torch.channels_last

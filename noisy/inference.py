@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from noisy.augment import normalize
-from noisy.device import autocast, memory_format
+from noisy.device import CONV_MEMORY_FORMAT, autocast
 
 
 def images_to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -25,7 +25,7 @@ def predict_logits(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
     outputs = []
     for start in range(0, images.shape[0], batch_size):
         batch = normalize(images[start:start + batch_size].to(device))
-        batch = batch.contiguous(memory_format=memory_format(device))
+        batch = batch.contiguous(memory_format=CONV_MEMORY_FORMAT)
         with autocast(device):
             outputs.append(model(batch).float())
     if not outputs:

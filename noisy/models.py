@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from noisy.atomic import atomic_path
+from noisy.device import CONV_MEMORY_FORMAT
 
 NETWORK_DEPTHS = {"resnet20": 20, "resnet26": 26, "resnet32": 32, "resnet38": 38}
 STOCHASTIC_DEPTH_MODES = ("batch", "sample")
@@ -141,7 +142,7 @@ def load_checkpoint(path: str | os.PathLike,
     payload = torch.load(path, map_location="cpu", weights_only=True)
     model = build_model(Architecture(**payload["arch"]))
     model.load_state_dict(payload["state_dict"])
-    return model.to(device).eval(), payload.get("metadata", {})
+    return model.to(device, memory_format=CONV_MEMORY_FORMAT).eval(), payload.get("metadata", {})
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> CifarResNet:

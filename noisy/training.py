@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from noisy.atomic import write_text
 from noisy.augment import TrainAugment, mixup
-from noisy.device import autocast, memory_format, resolve_device, set_threads
+from noisy.device import CONV_MEMORY_FORMAT, autocast, resolve_device, set_threads
 from noisy.inference import images_to_tensor, predict_logits
 from noisy.models import Architecture, build_model, count_parameters, save_model
 from noisy.pil_augment import PILBatchAugment
@@ -101,7 +101,7 @@ def sgd_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, inputs: t
 
     Returns (loss, logits), both still on the device (no host synchronisation).
     """
-    inputs = inputs.contiguous(memory_format=memory_format(device))
+    inputs = inputs.contiguous(memory_format=CONV_MEMORY_FORMAT)
     with autocast(device):
         logits = model(inputs)
     loss = soft_cross_entropy(logits, targets)
@@ -168,7 +168,7 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
 
     with exclusive_lock(state_path):
         torch.manual_seed(settings.seed)
-        model = build_model(arch).to(device, memory_format=memory_format(device))
+        model = build_model(arch).to(device, memory_format=CONV_MEMORY_FORMAT)
         optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr,
                                     momentum=settings.momentum,
                                     weight_decay=settings.weight_decay)

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from noisy.device import CONV_MEMORY_FORMAT
 from noisy.models import (
     Architecture,
     build_model,
@@ -73,7 +74,7 @@ def test_saved_model_carries_its_architecture(tmp_path):
     assert loaded.arch == arch
     assert metadata == {"role": "test"}
     x = torch.randn(2, 3, 32, 32)
-    model.eval()
+    model.to(memory_format=CONV_MEMORY_FORMAT).eval()
     assert torch.equal(model(x), load_model(tmp_path / "m.pt")(x))
 
 
