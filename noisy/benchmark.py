@@ -1,21 +1,27 @@
-"""Throughput of the paper's input pipeline against ours, on one machine (not a test).
+"""Throughput of the paper's input pipeline and training step against ours (not a test).
 
 (a) paper: per-image PIL RandAugment + crop/flip/normalise (``paper_train_transform``) in
-    DataLoader workers, batches moved to the device, then the training step;
-(b) ours: uint8 images resident on the device, batched :class:`TrainAugment`, then the
-    same training step (SGD 0.1/0.9/1e-4, soft cross-entropy; bf16 autocast and
-    channels_last on CUDA, as in training).
+    DataLoader workers, batches moved to the device, then the paper's training step
+    (eager, fp32, the default NCHW memory layout);
+(b) ours: uint8 images resident on the device, batched :class:`TrainAugment`, then our
+    training step (:func:`noisy.training.sgd_step`: channels_last, bf16 autocast on CUDA),
+    exactly as training runs it; with ``--compile`` also under ``torch.compile``.
+
+Both steps are SGD 0.1/0.9/1e-4 with soft cross-entropy on the same network. A third
+path, the paper's input pipeline feeding our step, shows how much of the gain comes
+from the input pipeline and how much from the step.
 
 Every measurement runs one untimed epoch of ``--batches`` batches per path (warm-up:
-workers, allocator, cuDNN), then times ``--repeats`` epochs of each path, interleaved, and
-keeps each path's best (the CPU may be shared). Each epoch starts a fresh iterator over
-persistent workers, so the paper's time includes refilling its pipeline, as at every epoch.
+workers, allocator, cuDNN, compilation), then times ``--repeats`` epochs of each path,
+interleaved, and keeps each path's best (the CPU may be shared). Each epoch starts a fresh
+iterator over persistent workers, so the paper's time includes refilling its pipeline, as
+at every epoch.
 
 Augmentation alone is compared per core: the paper's images/s is divided by its worker
 count (each worker is one single-threaded process); ours runs with one torch thread on
 CPU, or is driven by one host thread on CUDA. The last line reads
 ``augment_speedup=<x> step_speedup=<y>`` (the first of ``--networks``, ResNet-20 by
-default, on the device used).
+default, on the device used; the step ratio is (b)/(a), without compilation).
 """
 
 from __future__ import annotations
@@ -34,10 +40,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from noisy.augment import TrainAugment
-from noisy.device import memory_format, resolve_device
+from noisy.device import CONV_MEMORY_FORMAT, resolve_device
 from noisy.models import NETWORK_DEPTHS, Architecture, build_model
 from noisy.pil_augment import paper_train_transform
-from noisy.training import sgd_step
+from noisy.training import sgd_step, soft_cross_entropy
 
 BATCH_SIZE = 512
 RANDAUGMENT = (2, 27.0)
@@ -133,17 +139,44 @@ def best_rates(epochs: dict[str, Callable[[], None]], batches: int, device: torc
     return best
 
 
-def make_step(network: str, device: torch.device) -> Callable[[torch.Tensor, torch.Tensor], None]:
-    """One SGD training step of a fresh ``network`` on (normalised inputs, one-hot targets)."""
+StepFunction = Callable[[torch.Tensor, torch.Tensor], None]
+
+
+def fresh_model(network: str, device: torch.device, layout: torch.memory_format
+                ) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    """A freshly initialised ``network`` (seed 0) in ``layout`` with its SGD optimizer."""
     torch.manual_seed(0)
     model = build_model(Architecture(network=network, num_classes=NUM_CLASSES))
-    model = model.to(device, memory_format=memory_format(device)).train()
+    model = model.to(device, memory_format=layout).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    return model, optimizer
+
+
+def paper_step(network: str, device: torch.device) -> tuple[StepFunction, torch.nn.Module]:
+    """The paper's SGD step on a fresh ``network`` (eager, fp32, default NCHW layout), and
+    the model it trains."""
+    model, optimizer = fresh_model(network, device, torch.contiguous_format)
 
     def step(inputs: torch.Tensor, targets: torch.Tensor) -> None:
-        sgd_step(model, optimizer, inputs, targets, device)
+        loss = soft_cross_entropy(model(inputs), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
 
-    return step
+    return step, model
+
+
+def our_step(network: str, device: torch.device, compile_model: bool = False
+             ) -> tuple[StepFunction, torch.nn.Module]:
+    """Our SGD step on a fresh ``network``, as training runs it (:func:`sgd_step`), and the
+    model it trains."""
+    model, optimizer = fresh_model(network, device, CONV_MEMORY_FORMAT)
+    step_model = torch.compile(model) if compile_model else model
+
+    def step(inputs: torch.Tensor, targets: torch.Tensor) -> None:
+        sgd_step(step_model, optimizer, inputs, targets, device)
+
+    return step, model
 
 
 class Paths:
@@ -162,7 +195,7 @@ class Paths:
         self.augment = TrainAugment(*RANDAUGMENT, padding=4)
         self.generator = torch.Generator(device=device).manual_seed(0)
 
-    def paper(self, step: Callable | None = None) -> Callable[[], None]:
+    def paper(self, step: StepFunction | None = None) -> Callable[[], None]:
         """One epoch of the paper's path: workers' batches on the device, then ``step``."""
         def epoch() -> None:
             for inputs, labels in self.loader:
@@ -173,7 +206,7 @@ class Paths:
 
         return epoch
 
-    def ours(self, step: Callable | None = None,
+    def ours(self, step: StepFunction | None = None,
              threads: int | None = None) -> Callable[[], None]:
         """One epoch of ours: device-resident uint8 images, TrainAugment, then ``step``;
         with ``threads`` torch threads during the epoch when given."""
@@ -192,7 +225,7 @@ class Paths:
 
 
 def run(networks: list[str], batches: int, device: torch.device, workers: int,
-        data: str | None, repeats: int) -> tuple[float, float]:
+        data: str | None, repeats: int, compile_model: bool) -> tuple[float, float]:
     """Print the measurements; return (augmentation per-core speedup, step speedup) of the
     first network."""
     if device.type == "cuda":
@@ -201,13 +234,15 @@ def run(networks: list[str], batches: int, device: torch.device, workers: int,
     labels = np.random.default_rng(0).integers(0, NUM_CLASSES, len(images))
     paths = Paths(images, labels, device, workers)
     accelerator = torch.cuda.get_device_name(device) if device.type == "cuda" else "none"
+    our_precision = "bf16 autocast" if device.type == "cuda" else "fp32"
     print(f"machine: {cpu_model()}, {available_cores()} cores; accelerator: {accelerator}; "
           f"torch {torch.__version__}")
     print(f"device: {device}; data: {description}")
     print(f"batch {BATCH_SIZE}; RandAugment N=2 M=27, crop 4, flip, normalise; best of "
           f"{repeats} interleaved timed epochs of {batches} batches after a warm-up epoch")
-    print(f"paper: PIL per image in {workers} persistent DataLoader worker processes; ours: "
-          f"TrainAugment on {device}; torch threads for training: {torch.get_num_threads()}")
+    print(f"paper: PIL per image in {workers} persistent DataLoader worker processes, step "
+          f"eager fp32 NCHW; ours: TrainAugment on {device}, step channels_last "
+          f"{our_precision}; torch threads for training: {torch.get_num_threads()}")
 
     ours_threads = 1 if device.type == "cpu" else None
     rates = best_rates({"paper": paths.paper(), "ours": paths.ours(threads=ours_threads)},
@@ -221,15 +256,20 @@ def run(networks: list[str], batches: int, device: torch.device, workers: int,
     print(f"  ratio ours/paper per core {augment_speedup:.2f}x "
           f"(raw {rates['ours'] / rates['paper']:.2f}x)")
 
-    print("\nwhole training step (augmentation + forward/backward/SGD), images/s:")
+    print("\nwhole training step (augmentation + forward/backward/SGD), images/s, and "
+          "ratio to the paper's path:")
     speedups = []
     for network in networks:
-        steps = {"paper": paths.paper(make_step(network, device)),
-                 "ours": paths.ours(make_step(network, device))}
+        steps = {"paper": paths.paper(paper_step(network, device)[0]),
+                 "paper input + our step": paths.paper(our_step(network, device)[0]),
+                 "ours": paths.ours(our_step(network, device)[0])}
+        if compile_model:
+            steps["ours + compile"] = paths.ours(our_step(network, device, True)[0])
         rates = best_rates(steps, batches, device, repeats)
         speedups.append(rates["ours"] / rates["paper"])
-        print(f"  {network:9s} paper {rates['paper']:8.1f}  ours {rates['ours']:8.1f}  "
-              f"ratio {speedups[-1]:.2f}x")
+        print(f"  {network}")
+        for name, rate in rates.items():
+            print(f"    {name:23s} {rate:9.1f}  {rate / rates['paper']:5.2f}x")
     return augment_speedup, speedups[0]
 
 
@@ -248,12 +288,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="paper's DataLoader workers (default: the available cores)")
     parser.add_argument("--repeats", type=int, default=2,
                         help="timed epochs per path; the best counts (default: 2)")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time our step under torch.compile (config compile: true)")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     batches = args.batches or (96 if device.type == "cuda" else 2)
     workers = args.workers or available_cores()
     augment_speedup, step_speedup = run(args.networks, batches, device, workers, args.data,
-                                       args.repeats)
+                                       args.repeats, args.compile)
     print(f"augment_speedup={augment_speedup:.2f} step_speedup={step_speedup:.2f}")
 
 

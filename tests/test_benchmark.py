@@ -1,0 +1,40 @@
+"""The benchmark compares the same computation, and its command prints the promised line."""
+
+from __future__ import annotations
+
+import re
+
+import torch
+import torch.nn.functional as F
+
+from noisy import benchmark
+
+
+def test_paper_and_our_step_compute_the_same_update():
+    """Our step differs from the paper's only in memory layout (fp32 on CPU): one step from
+    the same initial weights lands on the same weights up to float rounding."""
+    generator = torch.Generator().manual_seed(3)
+    inputs = torch.randn(32, 3, 32, 32, generator=generator)
+    targets = F.one_hot(torch.randint(0, 10, (32,), generator=generator), 10).float()
+    cpu = torch.device("cpu")
+    initial = _flat_weights(benchmark.fresh_model("resnet20", cpu, torch.contiguous_format)[0])
+    updated = []
+    for make_step in (benchmark.paper_step, benchmark.our_step):
+        step, model = make_step("resnet20", cpu)
+        step(inputs, targets)
+        updated.append(_flat_weights(model))
+    paper, ours = updated
+    assert (paper - initial).abs().max() > 1e-3
+    torch.testing.assert_close(ours, paper, rtol=1e-4, atol=1e-4)
+
+
+def _flat_weights(model: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_benchmark_command_ends_with_the_speedup_line(capsys):
+    benchmark.main(["--networks", "resnet20", "--batches", "1", "--repeats", "1",
+                    "--workers", "1", "--device", "cpu"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"augment_speedup=\d+\.\d\d step_speedup=\d+\.\d\d", lines[-1])
+    assert any(line.strip().startswith("paper input + our step") for line in lines)
