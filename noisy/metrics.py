@@ -201,12 +201,15 @@ def summarise_corruptions(model: Mapping[str, np.ndarray], clean_error_model: fl
         {"names": [...],
          "corruptions": {name: {"mean_error", "ce", "relative_ce",
                                 "relative_numerator", "relative_denominator"}},
-         "mean_error", "mce", "relative_mce", "unstable": [...]}
+         "mean_error", "mce", "relative_mce", "unstable": [...], "undefined": [...]}
 
     ``ce``, ``relative_ce``, ``mce`` and ``relative_mce`` are x100; ``mean_error`` is the
     plain mean error over the corruptions x severities (needs no baseline); the
     relative numerator/denominator are summed percentage points; ``unstable`` lists the
     corruptions whose relative-CE denominator is below ``MIN_STABLE_DENOMINATOR``.
+    ``undefined`` lists those where the baseline does not degrade at all (denominator 0,
+    common on small test subsets): their relative CE is NaN and ``relative_mce`` is the
+    mean over the others (NaN only if none is left).
     """
     names = list(BENCHMARK_CORRUPTIONS if names is None else names)
     missing = sorted({name for name in names if name not in model or name not in base})
@@ -228,10 +231,19 @@ def summarise_corruptions(model: Mapping[str, np.ndarray], clean_error_model: fl
         "corruptions": per_corruption,
         "mean_error": float(np.mean([np.mean(model[name]) for name in names])),
         "mce": float(np.mean([row["ce"] for row in per_corruption.values()])),
-        "relative_mce": float(np.mean([row["relative_ce"] for row in per_corruption.values()])),
+        "relative_mce": _mean_where_defined([row["relative_ce"]
+                                             for row in per_corruption.values()]),
         "unstable": [name for name, row in per_corruption.items()
                      if row["relative_denominator"] < MIN_STABLE_DENOMINATOR],
+        "undefined": [name for name, row in per_corruption.items()
+                      if math.isnan(row["relative_ce"])],
     }
+
+
+def _mean_where_defined(values: Sequence[float]) -> float:
+    """Mean of the non-NaN values; NaN when there are none."""
+    defined = [value for value in values if not math.isnan(value)]
+    return float(np.mean(defined)) if defined else math.nan
 
 
 # ---------------------------------------------------------------- CIFAR-10-P

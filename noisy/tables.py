@@ -10,6 +10,7 @@ With several seeds a cell holds the mean, with ``<metric>_std`` and ``seeds`` be
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,8 @@ import pandas as pd
 from noisy.atomic import atomic_path
 from noisy.metrics import BENCHMARK_CORRUPTIONS, mean_flip_rate, summarise_corruptions
 from noisy.plan import chain_stages, experiment_settings, supervised_dir
+
+log = logging.getLogger("noisy.tables")
 
 CLASS_COUNT_TABLES = ("table4", "table8", "table9")
 ROBUSTNESS_TABLES = ("table5", "table6", "table7", "table10")
@@ -168,6 +171,9 @@ def robustness_metrics(result: dict, baseline: dict) -> dict:
     summary = summarise_corruptions(corruption["errors"], corruption["clean_error"],
                                     base_corruption["errors"], base_corruption["clean_error"],
                                     names=names)
+    if summary["undefined"]:
+        log.warning("relative mCE leaves out %s: the baseline's error does not grow with "
+                    "severity there (too few test images?)", ", ".join(summary["undefined"]))
     # The plain mean corruption error is quoted over the 15 benchmark corruptions.
     benchmark_names = [name for name in BENCHMARK_CORRUPTIONS if name in corruption["errors"]]
     benchmark = summarise_corruptions(corruption["errors"], corruption["clean_error"],

@@ -1,5 +1,7 @@
 """Tests of the evaluation metrics (accuracy, calibration, CIFAR-10-C/-P) and of FGSM."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -145,8 +147,22 @@ def test_summary_flags_unstable_denominator():
     errors = {"brightness": np.full(5, 10.1), "fog": np.full(5, 30.0)}
     summary = summarise_corruptions(errors, 10.0, errors, 10.0, names=["brightness", "fog"])
     assert summary["unstable"] == ["brightness"]
+    assert summary["undefined"] == []
     with pytest.raises(KeyError):
         summarise_corruptions(errors, 10.0, errors, 10.0)
+
+
+def test_relative_mce_skips_corruptions_where_the_baseline_does_not_degrade():
+    base = {"brightness": np.full(5, 10.0), "fog": np.full(5, 30.0), "snow": np.full(5, 50.0)}
+    model = {"brightness": np.full(5, 12.0), "fog": np.full(5, 25.0), "snow": np.full(5, 30.0)}
+    summary = summarise_corruptions(model, 10.0, base, 10.0, names=list(base))
+    # fog: 15 / 20, snow: 20 / 40; brightness has no baseline degradation at all
+    assert summary["undefined"] == ["brightness"]
+    assert math.isnan(summary["corruptions"]["brightness"]["relative_ce"])
+    assert summary["relative_mce"] == pytest.approx(100.0 * (0.75 + 0.5) / 2)
+    flat = {"brightness": np.full(5, 10.0)}
+    assert math.isnan(summarise_corruptions(flat, 10.0, flat, 10.0,
+                                            names=["brightness"])["relative_mce"])
 
 
 def test_flip_probability():
