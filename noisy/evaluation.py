@@ -7,6 +7,7 @@ mFR) are computed when the tables are built, from two such files.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,11 @@ from noisy.metrics import (
     topk_accuracy,
 )
 from noisy.models import count_parameters, load_checkpoint
+from noisy.progress import ProgressLog
 from noisy.robustness import load_corruption, load_perturbation, robustness_subset
 from noisy.subsets import per_class_subset
+
+log = logging.getLogger("noisy.evaluation")
 
 TEST_SUBSET_SEED = 0  # every model of a run is scored on the same test images
 
@@ -76,6 +80,8 @@ def evaluate(model_path: str, data_path: str, out_path: str, settings: dict,
         "paper_ece": paper_ece,
         "paper_mce": paper_mce,
     }
+    log.info("%s: clean top-1 %.2f%% on %d test images, ECE %.4f", model_path,
+             result["top1"], result["n_test"], result["ece"])
     matrix = confusion_matrix(probs.argmax(1), labels, len(dataset.classes))
     result["confusion_matrix"] = matrix.tolist()
     if confusion_path:
@@ -90,17 +96,23 @@ def evaluate(model_path: str, data_path: str, out_path: str, settings: dict,
                                    normalize_unit, device=dev)
         result["fgsm"] = {"epsilons": epsilons, "accuracy": accuracies,
                           "n": int(fgsm_chosen.shape[0])}
+        log.info("FGSM accuracy %s at eps %s", accuracies, epsilons)
 
     robust = robustness_subset(dataset.test_labels, settings.get("robustness_per_class"))
     official = bool(settings.get("official"))
+    progress = ProgressLog(log, len(corruption_files) + len(perturbation_files),
+                           "CIFAR-10-C/-P file")
     if corruption_files:
         robust_labels = dataset.test_labels[robust]
         clean = _predictions(model, dataset.test_images[robust], dev)
         errors = {}
         for path in corruption_files:
             predictions = _predictions(model, load_corruption(path, robust, official), dev)
-            errors[Path(path).stem] = [float(100.0 * np.mean(row != robust_labels))
-                                       for row in predictions]
+            name = Path(path).stem
+            errors[name] = [float(100.0 * np.mean(row != robust_labels))
+                            for row in predictions]
+            progress.finished(name, predictions.size,
+                              f"mean error {np.mean(errors[name]):.1f}%")
         result["corruption"] = {"clean_error": float(100.0 * np.mean(clean != robust_labels)),
                                 "errors": errors, "n": int(robust.shape[0])}
     if perturbation_files:
@@ -109,6 +121,8 @@ def evaluate(model_path: str, data_path: str, out_path: str, settings: dict,
             name = Path(path).stem
             predictions = _predictions(model, load_perturbation(path, robust, official), dev)
             flips[name] = flip_probability(predictions, is_noise_perturbation(name))
+            progress.finished(name, predictions.size,
+                              f"flip probability {flips[name]:.4f}")
         result["perturbation"] = {"flip_probability": flips, "n": int(robust.shape[0])}
     write_json(out_path, result)
     return result

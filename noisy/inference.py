@@ -11,7 +11,7 @@ from noisy.device import CONV_MEMORY_FORMAT, autocast
 
 def images_to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     """(N, 32, 32, 3) uint8 numpy → (N, 3, 32, 32) uint8 tensor on ``device``."""
-    tensor = torch.from_numpy(np.ascontiguousarray(images))
+    tensor = torch.from_numpy(np.require(images, requirements=["C", "W"]))  # copy if read-only
     return tensor.permute(0, 3, 1, 2).contiguous().to(device)
 
 

@@ -30,6 +30,7 @@ from noisy.device import CONV_MEMORY_FORMAT, autocast, resolve_device, set_threa
 from noisy.inference import images_to_tensor, predict_logits
 from noisy.models import Architecture, build_model, count_parameters, save_model
 from noisy.pil_augment import PILBatchAugment
+from noisy.progress import format_duration
 from noisy.resume import clear_state, exclusive_lock, fingerprint, load_state, save_state
 
 log = logging.getLogger("noisy.training")
@@ -109,11 +110,6 @@ def sgd_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, inputs: t
     loss.backward()
     optimizer.step()
     return loss, logits
-
-
-def _format_duration(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def _history_csv(rows: list[dict]) -> str:
@@ -243,7 +239,7 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
             eta = epoch_seconds * (epochs - epoch - 1)
             log.info("epoch %d/%d lr %.4g loss %.4f train_acc %.2f%% test_acc %.2f%% "
                      "%.0f images/s ETA %s", epoch + 1, epochs, lr, row["train_loss"],
-                     row["train_acc"], test_acc, row["images_per_s"], _format_duration(eta))
+                     row["train_acc"], test_acc, row["images_per_s"], format_duration(eta))
 
         save_model(model, model_path, **(metadata or {}))
         write_text(history_path, _history_csv(history))
