@@ -11,8 +11,8 @@ from noisy.device import CONV_MEMORY_FORMAT, autocast
 
 def images_to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     """(N, 32, 32, 3) uint8 numpy → (N, 3, 32, 32) uint8 tensor on ``device``."""
-    tensor = torch.from_numpy(np.require(images, requirements=["C", "W"]))  # copy if read-only
-    return tensor.permute(0, 3, 1, 2).contiguous().to(device)
+    # One copy into NCHW; it is writable even when ``images`` is a read-only memory map.
+    return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).to(device)
 
 
 @torch.inference_mode()

@@ -120,8 +120,9 @@ class CifarResNet(nn.Module):
 
 
 def build_model(arch: Architecture) -> CifarResNet:
-    """Build a freshly initialised network (uses the global torch RNG)."""
-    return CifarResNet(arch)
+    """Build a freshly initialised network (uses the global torch RNG), its convolution
+    weights in ``CONV_MEMORY_FORMAT``."""
+    return CifarResNet(arch).to(memory_format=CONV_MEMORY_FORMAT)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -142,7 +143,7 @@ def load_checkpoint(path: str | os.PathLike,
     payload = torch.load(path, map_location="cpu", weights_only=True)
     model = build_model(Architecture(**payload["arch"]))
     model.load_state_dict(payload["state_dict"])
-    return model.to(device, memory_format=CONV_MEMORY_FORMAT).eval(), payload.get("metadata", {})
+    return model.to(device).eval(), payload.get("metadata", {})
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> CifarResNet:

@@ -164,7 +164,7 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
 
     with exclusive_lock(state_path):
         torch.manual_seed(settings.seed)
-        model = build_model(arch).to(device, memory_format=CONV_MEMORY_FORMAT)
+        model = build_model(arch).to(device)
         optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr,
                                     momentum=settings.momentum,
                                     weight_decay=settings.weight_decay)

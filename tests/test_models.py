@@ -1,7 +1,6 @@
 import pytest
 import torch
 
-from noisy.device import CONV_MEMORY_FORMAT
 from noisy.models import (
     Architecture,
     build_model,
@@ -74,7 +73,7 @@ def test_saved_model_carries_its_architecture(tmp_path):
     assert loaded.arch == arch
     assert metadata == {"role": "test"}
     x = torch.randn(2, 3, 32, 32)
-    model.to(memory_format=CONV_MEMORY_FORMAT).eval()
+    model.eval()
     assert torch.equal(model(x), load_model(tmp_path / "m.pt")(x))
 
 
