@@ -1,17 +1,22 @@
 """Class balancing of a student's training set (SPEC.md "Class balancing").
 
-Images are grouped by the argmax of their target. Then, as in the report's code:
+Images are grouped by the argmax of their target. Then (the paper, section 2.2:
+"duplicate the most confident first, cut the least confident first"):
 
-1. every class with fewer than ``min_per_class`` images is topped up by duplicating
-   its best-ranked images, ``k = min(n, short)`` at a time, re-ranking the grown
-   class (copies included) each round, until it has exactly ``min_per_class``;
+1. every class with ``n < min_per_class`` images is topped up to exactly
+   ``min_per_class`` by spreading the copies evenly: each image appears
+   ``min_per_class // n`` times, and the ``min_per_class % n`` best-ranked images
+   once more. No image gets two copies more than another of its class;
 2. every class above ``smallest class size + max_gap`` is cut to that size,
    keeping its best-ranked images.
 
-Rank (best first): labeled images, then higher max target value, then lower
-train-set index, then earlier position. The 0.99 scale of pseudo targets already
-puts labeled images first; the labeled key only makes that explicit, and the last
-two keys make ties (e.g. all hard pseudo labels are 0.99) deterministic.
+Rank (best first): labeled images, then higher teacher confidence (the teacher's
+max probability, carried by every candidate), then lower train-set index, then
+earlier position. Target values would not do as the key: every hard pseudo target
+is 0.99 and every smooth one 0.891, so ranking by them falls back to index order,
+and the report's round-by-round top-up (``k = min(n, short)`` copies of the best of
+the grown class) then gives the same low-index images copy after copy. The final
+per-class counts are the same either way (the paper's P column is reproduced).
 
 A class with no image at all cannot be topped up (the report's code loops forever
 there); both :func:`balance` and :func:`balance_counts` raise ``ValueError`` instead.
@@ -65,9 +70,16 @@ def _rank_order(training_set: TrainingSet, members: np.ndarray) -> np.ndarray:
     return np.lexsort((
         np.arange(len(members)),
         training_set.indices[members],
-        -training_set.confidence[members],
+        -training_set.teacher_confidence[members],
         ~training_set.is_labeled[members],
     ))
+
+
+def _top_up(training_set: TrainingSet, members: np.ndarray, size: int) -> np.ndarray:
+    """``members`` followed by evenly spread copies, ``size`` in all (best-ranked first)."""
+    repeats, extra = divmod(size, len(members))
+    best = members[_rank_order(training_set, members)[:extra]]
+    return np.concatenate([members] * repeats + [best])
 
 
 def balance(
@@ -93,10 +105,8 @@ def balance(
         members = np.flatnonzero(classes == class_index)
         if len(members) == 0 and min_per_class > 0:
             raise _empty_class_error(class_index, min_per_class)
-        while len(members) < min_per_class:
-            k = min(len(members), min_per_class - len(members))
-            best = _rank_order(training_set, members)[:k]
-            members = np.concatenate([members, members[best]])
+        if len(members) < min_per_class:
+            members = _top_up(training_set, members, min_per_class)
         members_by_class.append(members)
 
     cap = min(len(members) for members in members_by_class) + max_gap

@@ -35,35 +35,41 @@ class TrainingSet:
     """A student's training set: train-set indices with their target vectors.
 
     ``indices`` (int64, M) index the full train set (an image may repeat after
-    balancing), ``targets`` is float32 (M, K) and ``is_labeled`` bool (M,).
+    balancing), ``targets`` is float32 (M, K), ``is_labeled`` bool (M,) and
+    ``teacher_confidence`` float32 (M,) the teacher's max probability for each
+    pseudo-labeled entry (1.0 for labeled ones): the balancing rank key. Target
+    values cannot serve as that key, since every hard pseudo target is 0.99 and
+    every smooth one 0.891.
     """
 
     indices: np.ndarray
     targets: np.ndarray
     is_labeled: np.ndarray
+    teacher_confidence: np.ndarray
 
     def __post_init__(self) -> None:
         indices = np.asarray(self.indices, dtype=np.int64)
         targets = np.asarray(self.targets, dtype=np.float32)
         is_labeled = np.asarray(self.is_labeled, dtype=bool)
-        if indices.ndim != 1 or targets.ndim != 2 or is_labeled.ndim != 1:
-            raise ValueError("indices and is_labeled must be 1-D and targets 2-D")
-        if not len(indices) == len(targets) == len(is_labeled):
+        teacher_confidence = np.asarray(self.teacher_confidence, dtype=np.float32)
+        if (indices.ndim != 1 or targets.ndim != 2 or is_labeled.ndim != 1
+                or teacher_confidence.ndim != 1):
+            raise ValueError(
+                "indices, is_labeled and teacher_confidence must be 1-D and targets 2-D"
+            )
+        if not len(indices) == len(targets) == len(is_labeled) == len(teacher_confidence):
             raise ValueError(
                 f"length mismatch: {len(indices)} indices, {len(targets)} targets, "
-                f"{len(is_labeled)} is_labeled flags"
+                f"{len(is_labeled)} is_labeled flags, {len(teacher_confidence)} "
+                "teacher confidences"
             )
         object.__setattr__(self, "indices", indices)
         object.__setattr__(self, "targets", targets)
         object.__setattr__(self, "is_labeled", is_labeled)
+        object.__setattr__(self, "teacher_confidence", teacher_confidence)
 
     def __len__(self) -> int:
         return len(self.indices)
-
-    @property
-    def confidence(self) -> np.ndarray:
-        """Max target value of each entry (the balancing rank key)."""
-        return self.targets.max(axis=1)
 
     @property
     def classes(self) -> np.ndarray:
@@ -77,19 +83,25 @@ class TrainingSet:
     def subset(self, positions: np.ndarray) -> TrainingSet:
         """Entries at ``positions`` (rows of this set; repeats allowed), in that order."""
         positions = np.asarray(positions, dtype=np.int64)
-        return TrainingSet(
-            self.indices[positions], self.targets[positions], self.is_labeled[positions]
-        )
+        return TrainingSet(self.indices[positions], self.targets[positions],
+                           self.is_labeled[positions], self.teacher_confidence[positions])
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the set to an ``.npz`` file atomically."""
-        save_npz(path, indices=self.indices, targets=self.targets, is_labeled=self.is_labeled)
+        save_npz(path, indices=self.indices, targets=self.targets, is_labeled=self.is_labeled,
+                 teacher_confidence=self.teacher_confidence)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TrainingSet:
         """Read a set written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as data:
-            return cls(data["indices"], data["targets"], data["is_labeled"])
+            if "teacher_confidence" not in data:
+                raise ValueError(
+                    f"{path} has no teacher_confidence (written by an older version of "
+                    "noisy); rebuild it with snakemake --forcerun select_pseudo_labels"
+                )
+            return cls(data["indices"], data["targets"], data["is_labeled"],
+                       data["teacher_confidence"])
 
 
 def _check_label_type(label_type: str) -> None:
@@ -161,7 +173,8 @@ def select(
         )
     if len(labeled_indices) != len(labeled_labels):
         raise ValueError("labeled_indices and labeled_labels differ in length")
-    keep = probs.max(axis=1) > np.float32(threshold)
+    max_probs = probs.max(axis=1)
+    keep = max_probs > np.float32(threshold)
     num_classes = probs.shape[1]
     return TrainingSet(
         indices=np.concatenate([labeled_indices, unlabeled_indices[keep]]),
@@ -171,6 +184,9 @@ def select(
         ]),
         is_labeled=np.concatenate([
             np.ones(len(labeled_indices), dtype=bool), np.zeros(int(keep.sum()), dtype=bool)
+        ]),
+        teacher_confidence=np.concatenate([
+            np.ones(len(labeled_indices), dtype=np.float32), max_probs[keep]
         ]),
     )
 

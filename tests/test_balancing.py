@@ -60,16 +60,22 @@ def test_balance_counts_rule():
     assert balance_counts([1, 7, 20], min_per_class=5, max_gap=3) == [5, 7, 8]
 
 
-def _tiny_set(confidences_by_class):
-    """Set where class c has one entry (index 100 c + j) per confidence; 1.0 means labeled."""
+def _tiny_set(confidences_by_class, hard=False):
+    """Set where class c has one entry (index 100 c + j) per teacher confidence.
+
+    1.0 means labeled. Targets carry the confidence, or with ``hard`` the 0.99 of every
+    hard pseudo label (so only the teacher confidence can rank them).
+    """
     indices, targets, is_labeled = [], [], []
     num_classes = len(confidences_by_class)
     for cls, confidences in enumerate(confidences_by_class):
         for j, confidence in enumerate(confidences):
             indices.append(100 * cls + j)
-            targets.append(np.eye(num_classes)[cls] * confidence)
+            scale = 0.99 if hard and confidence < 1.0 else confidence
+            targets.append(np.eye(num_classes)[cls] * scale)
             is_labeled.append(confidence == 1.0)
-    return TrainingSet(np.array(indices), np.array(targets), np.array(is_labeled))
+    confidence = np.concatenate([np.asarray(c, dtype=float) for c in confidences_by_class])
+    return TrainingSet(np.array(indices), np.array(targets), np.array(is_labeled), confidence)
 
 
 @pytest.mark.parametrize("sizes,min_per_class,max_gap", [
@@ -92,13 +98,36 @@ def test_duplication_takes_labeled_then_most_confident_and_repeats():
         indices=np.array([2, 7, 5, 9]),
         targets=np.array([[0.9, 0], [1.0, 0], [0.95, 0], [0, 1.0]]),
         is_labeled=np.array([False, True, False, True]),
+        teacher_confidence=np.array([0.9, 1.0, 0.95, 1.0]),
     )
-    # class 0 = {2: 0.9, 7: labeled, 5: 0.95}; min 8: +3 (all), then +2 of the 6 ranked.
+    # class 0 = {2: 0.9, 7: labeled, 5: 0.95}; min 8: each twice, then one more of 7 and 5.
     balanced = balance(training_set, 2, min_per_class=8, max_gap=100)
     class0 = balanced.indices[balanced.classes == 0]
     assert list(class0[:3]) == [2, 7, 5]
-    assert list(class0[3:]) == [7, 5, 2, 7, 7]
+    assert list(class0[3:]) == [2, 7, 5, 7, 5]
     assert list(balanced.indices[balanced.classes == 1]) == [9] * 8
+
+
+def test_hard_label_ties_are_ranked_by_the_teachers_probability():
+    # All three hard targets are 0.99; the teacher was most sure of index 1, then 2.
+    training_set = _tiny_set([[0.85, 0.97, 0.9], [1.0] * 4], hard=True)
+    balanced = balance(training_set, 2, min_per_class=5, max_gap=100)
+    assert list(balanced.indices[balanced.classes == 0]) == [0, 1, 2, 1, 2]
+    cut = balance(_tiny_set([[0.85, 0.97, 0.9, 0.81], [1.0]], hard=True), 2,
+                  min_per_class=1, max_gap=1)
+    assert list(cut.indices[cut.classes == 0]) == [1, 2]
+
+
+def test_copies_are_spread_evenly_over_many_rounds():
+    # 300 images filled to 800: the report's rounds (+300, then +200 of the grown class)
+    # would give the 100 best images 4 copies and the rest 2; evenly spread it is 3 or 2.
+    rng = np.random.default_rng(0)
+    confidence = rng.uniform(0.8, 1.0, 300).astype(np.float32)
+    training_set = _tiny_set([confidence, [1.0] * 800], hard=True)
+    balanced = balance(training_set, 2, min_per_class=800, max_gap=1000)
+    copies = np.bincount(balanced.indices[balanced.classes == 0], minlength=300)
+    assert copies.sum() == 800 and copies.min() == 2 and copies.max() == 3
+    assert set(np.flatnonzero(copies == 3)) == set(np.argsort(-confidence)[:200])
 
 
 def test_duplication_ties_are_broken_by_index():

@@ -95,12 +95,14 @@ def test_select_puts_labeled_first_with_their_labels():
     np.testing.assert_array_equal(chosen.indices, [7, 3, 30, 32])
     np.testing.assert_array_equal(chosen.is_labeled, [True, True, False, False])
     np.testing.assert_array_equal(chosen.classes, [1, 4, 4, 6])
-    np.testing.assert_allclose(chosen.confidence, [0.9, 0.9, 0.891, 0.891], rtol=1e-6)
+    np.testing.assert_allclose(chosen.targets.max(axis=1), [0.9, 0.9, 0.891, 0.891], rtol=1e-6)
+    np.testing.assert_allclose(chosen.teacher_confidence, [1.0, 1.0, 0.95, 0.85], rtol=1e-6)
     np.testing.assert_array_equal(chosen.class_counts(K), [0, 1, 0, 0, 2, 0, 1, 0, 0, 0])
 
 
 def test_training_set_round_trip(tmp_path):
-    original = TrainingSet(np.array([5, 2, 5]), np.eye(3)[[0, 2, 1]] * 0.99, [True, False, False])
+    original = TrainingSet(np.array([5, 2, 5]), np.eye(3)[[0, 2, 1]] * 0.99, [True, False, False],
+                           [1.0, 0.93, 0.88])
     path = tmp_path / "set.npz"
     original.save(path)
     loaded = TrainingSet.load(path)
@@ -108,9 +110,10 @@ def test_training_set_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.indices, original.indices)
     np.testing.assert_array_equal(loaded.targets, original.targets)
     np.testing.assert_array_equal(loaded.is_labeled, original.is_labeled)
+    np.testing.assert_array_equal(loaded.teacher_confidence, original.teacher_confidence)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["set.npz"]
 
 
 def test_training_set_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="length mismatch"):
-        TrainingSet(np.array([1, 2]), np.eye(3), np.array([True, False, True]))
+        TrainingSet(np.array([1, 2]), np.eye(3), np.array([True, False, True]), [1.0] * 3)
