@@ -24,7 +24,6 @@ from noisy.atomic import write_text
 from noisy.tables import CLASS_COUNT_TABLES, KEY_COLUMNS
 
 PAPER_DIR = Path(__file__).parent / "paper_tables"
-ALL_TABLES = [f"table{number}" for number in range(1, 11)]
 PAPER_TRAIN_SIZE = 50000
 TITLES = {
     "table1": "Supervised networks on all and on 10% of the labels",
@@ -425,17 +424,20 @@ figure{display:inline-block;margin:0.5em;vertical-align:top}
 figure img{max-width:100%}figure.small img{width:260px}figcaption{font-size:12px}"""
 
 
-def write_report(results: str, out_md: str, out_html: str, config: dict,
-                 figures: list[str] | None = None, confusions: list[str] | None = None) -> None:
+def write_report(results: str, out_md: str, out_html: str, config: dict, tables: list[str],
+                 figures: list[str], confusions: list[str] | None = None) -> None:
     """Write the Markdown and the self-contained HTML report of a results folder.
 
-    ``figures`` default to the known figures present in ``results``; ``confusions``
-    are confusion-matrix images of the final models.
+    Only the given files are read: ``tables`` are reproduced table CSVs (named
+    ``tableN.csv``), ``figures`` figure PNGs and ``confusions`` confusion-matrix images
+    of the final models. Anything else in ``results`` (a table left by an earlier run
+    with other ``report_tables``, say) never enters the report.
     """
     root = Path(results)
-    if figures is None:
-        figures = [str(p) for p in [root / "figure1.png", *sorted(root.glob("figures/*.png"))]
-                   if p.exists()]
+    table_paths = {Path(path).stem: Path(path) for path in tables}
+    unknown = sorted(set(table_paths) - set(TITLES))
+    if unknown:
+        raise ValueError(f"not a table of the paper: {', '.join(unknown)} (from --tables)")
     md_dir = Path(out_md).parent
     ratios = config.get("labeled_ratios")
     md = ["# Noisy Student on CIFAR-10: reproduction report", "",
@@ -447,11 +449,11 @@ def write_report(results: str, out_md: str, out_html: str, config: dict,
             f"<code>{html.escape(results)}</code>.</p>",
             "<ul>" + "".join(f"<li>{_inline(line.lstrip('- '))}</li>"
                              for line in header) + "</ul>"]
-    built = [t for t in ALL_TABLES if (root / f"{t}.csv").exists()]
-    missing = [t for t in ALL_TABLES if t not in built]
+    built = [t for t in TITLES if t in table_paths]
+    missing = [t for t in TITLES if t not in built]
     sections_md, sections_html, summary = [], [], []
     for table in built:
-        headers, rows, tally = comparison(table, pd.read_csv(root / f"{table}.csv"),
+        headers, rows, tally = comparison(table, pd.read_csv(table_paths[table]),
                                           pd.read_csv(paper_table(table)), ratios)
         summary.append([(table, "key"), (TITLES[table], "value")]
                        + [(str(tally.get(k, 0)), k if tally.get(k) else "value")
@@ -467,11 +469,11 @@ def write_report(results: str, out_md: str, out_html: str, config: dict,
                        "paper row suspect", "missing rows"]
     md += ["", "## Summary", "", TOLERANCE_TEXT, ""]
     md += _markdown_table(summary_headers, summary) if summary else ["No table was built."]
-    md += ["", "Not built: " + (", ".join(missing) if missing else "none") + "."]
+    md += ["", "Not in this report: " + (", ".join(missing) if missing else "none") + "."]
     md += ["", "## Known defects of the paper", ""] + [f"- {d}" for d in DEFECTS]
     page += ["<h2>Summary</h2>", f"<p>{_inline(TOLERANCE_TEXT)}</p>",
              _html_table(summary_headers, summary) if summary else "<p>No table was built.</p>",
-             f"<p>Not built: {', '.join(missing) if missing else 'none'}.</p>",
+             f"<p>Not in this report: {', '.join(missing) if missing else 'none'}.</p>",
              "<h2>Known defects of the paper</h2><ul>"
              + "".join(f"<li>{_inline(d)}</li>" for d in DEFECTS) + "</ul>"]
     md += sections_md
@@ -510,12 +512,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-json", default="{}",
                         help="JSON: scale, preset, seeds, data_source, device, "
                              "robustness_source, labeled_ratios")
-    parser.add_argument("--figures", nargs="*", help="figure PNGs (default: those present)")
+    parser.add_argument("--tables", nargs="*", default=[], help="reproduced table CSVs")
+    parser.add_argument("--figures", nargs="*", default=[], help="figure PNGs")
     parser.add_argument("--confusions", nargs="*", default=[],
                         help="confusion-matrix PNGs of the final models")
     args = parser.parse_args(argv)
     write_report(args.results, args.out_md, args.out_html, json.loads(args.config_json),
-                 args.figures, args.confusions)
+                 args.tables, args.figures, args.confusions)
     return 0
 
 

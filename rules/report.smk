@@ -92,5 +92,5 @@ rule report:
         "../environment.yml"
     shell:
         "python -m noisy.report --results results --config-json {params.config:q}"
-        " --figures {input.figures} --confusions {input.confusions}"
+        " --tables {input.tables} --figures {input.figures} --confusions {input.confusions}"
         " --out-md {output.md} --out-html {output.html} > {log} 2>&1"

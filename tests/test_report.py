@@ -62,8 +62,13 @@ def test_report_shows_paper_reproduced_and_difference(results: Path):
     figures.seed_spread_figure(str(results / "table5.csv"), str(report.paper_table("table5")),
                                str(figure))
     md, page = results / "report.md", results / "report.html"
+    # A table and a figure left by an earlier run, not declared: never read.
+    (results / "table3.csv").write_text("label_type,network,top1\nstale,resnet26,1.0\n")
+    figures.seed_spread_figure(str(results / "table5.csv"), str(report.paper_table("table5")),
+                               str(results / "figures" / "stale.png"))
     report.write_report(str(results), str(md), str(page),
                         {"scale": "demo", "seeds": [0, 1], "device": "cpu"},
+                        tables=[str(results / "table2.csv"), str(results / "table5.csv")],
                         figures=[str(figure), str(results / "figure1.png")])
     text = md.read_text()
     # Table 2, ResNet-26: reproduced 85.11, paper 86.36, difference -1.25 (beyond 1 point).
@@ -75,7 +80,9 @@ def test_report_shows_paper_reproduced_and_difference(results: Path):
     hard26 = next(line for line in text.splitlines() if line.startswith("| hard | resnet26 |"))
     assert "86.86 ± 0.10 | 86.36 | +0.50 ✓" in hard26 and "differs: mfr" in hard26
     assert "ECE (paper's variant)" in text and "ECE (standard)" in text
-    assert "Not built: table1, table3, table4, table6, table7, table8, table9, table10." in text
+    assert ("Not in this report: table1, table3, table4, table6, table7, table8, table9, "
+            "table10." in text)
+    assert "stale" not in text and "Table 3" not in text
     assert "`" + str(results / "figure1.png") + "`" in text  # listed as not built
     assert "![" in text and "figures/demo.png" in text
     assert "2.00 CPU hours" in text and "1.00 wall hours" in text
