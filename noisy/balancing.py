@@ -1,4 +1,4 @@
-"""Class balancing of a student's training set (SPEC.md "Class balancing").
+"""Class balancing of a student's training set (the paper, section 2.2).
 
 Images are grouped by the argmax of their target. Then (the paper, section 2.2:
 "duplicate the most confident first, cut the least confident first"):

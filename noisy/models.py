@@ -1,8 +1,9 @@
 """CIFAR ResNets (depth 6n+2) with the paper's model noise: stochastic depth and dropout.
 
-The architecture follows SPEC.md: a 3x3 stem convolution without batch norm, three
-stages of basic blocks (16, 32, 64 channels), "option A" shortcuts (subsample and
-zero-pad channels), then BN, ReLU, global average pooling, dropout and a linear layer.
+The architecture follows the paper (sections 2.3 and 3.1) and its code: a 3x3 stem
+convolution without batch norm, three stages of basic blocks (16, 32, 64 channels),
+"option A" shortcuts (subsample and zero-pad channels), then BN, ReLU, global average
+pooling, dropout and a linear layer.
 A saved model carries its own architecture, so :func:`load_model` needs only the path.
 """
 
@@ -85,7 +86,7 @@ class BasicBlock(nn.Module):
 
 
 class CifarResNet(nn.Module):
-    """ResNet-(6n+2) for 32x32 images as specified in SPEC.md."""
+    """ResNet-(6n+2) for 32x32 images as described in this module's docstring."""
 
     def __init__(self, arch: Architecture) -> None:
         super().__init__()

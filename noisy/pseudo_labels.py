@@ -1,6 +1,6 @@
 """Pseudo labels: target vectors from teacher probabilities, and confidence selection.
 
-Target types (SPEC.md "Pseudo labels", following the report's code exactly):
+Target types (the paper, section 2.2, following the report's code exactly):
 
 * ``hard``: 0.99 on the teacher's argmax, 0 elsewhere;
 * ``soft``: the teacher's probabilities clipped at 0.99, *not* renormalised (the
