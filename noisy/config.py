@@ -122,8 +122,10 @@ def train_settings(config: dict, budget: int, seed: int, noise: dict,
         "mixup_alpha": mixup_alpha,
         "input_pipeline": config["input_pipeline"],
         "seed": int(seed),
+        "monitor_epochs": config["monitor_epochs"],
         "device": config["device"],
         "compile": config["compile"],
+        "checkpoint_interval_s": config["checkpoint_interval_s"],
     }
 
 

@@ -1,9 +1,12 @@
-"""Resumable training state: an exclusive lock and an atomically saved state file.
+"""Resumable training state: an exclusive lock, an atomically saved state file and SIGTERM.
 
 The state lives in a side file that is none of the job's declared outputs, logs or
 shadow folders, so Snakemake's ``--rerun-incomplete`` (which deletes those) never
 removes it. The state stores a fingerprint of the job's configuration and data; a
 state whose fingerprint differs (a changed budget, say) is discarded, never resumed.
+The final state of a finished job is kept (marked finished), so a job whose outputs
+were deleted after it finished (e.g. recorded TIMEOUT by SLURM) rewrites them without
+training again.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -89,6 +94,35 @@ def save_state(state_path: str | os.PathLike, state: dict) -> None:
         torch.save(state, tmp)
 
 
-def clear_state(state_path: str | os.PathLike) -> None:
-    """Remove the state once the job's outputs are written."""
-    Path(state_path).unlink(missing_ok=True)
+class StopRequest:
+    """Set by SIGTERM (what SLURM sends before it kills a job); polled between steps."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    @property
+    def requested(self) -> bool:
+        """True once a termination signal arrived."""
+        return self.signal is not None
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[StopRequest]:
+    """Turn SIGTERM into a :class:`StopRequest` for the duration of the block.
+
+    Outside the main thread (where Python cannot install handlers) the request is never
+    set and SIGTERM keeps its default action.
+    """
+    request = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+
+    def handler(signum, frame):  # noqa: ARG001 - the signal module's signature
+        request.signal = signum
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGTERM, previous)

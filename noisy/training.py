@@ -5,9 +5,15 @@ SGD with momentum and weight decay, multi-step learning-rate decay at fixed frac
 of the training steps, RandAugment + crop + flip (optionally mixup) applied batched on the
 training device. The model kept is the one after the final epoch.
 
-Every epoch the complete state (model, optimizer, scheduler, RNG states, history) is
-saved atomically to a side file, so a killed job resumes from its last finished epoch
-and ends with the same weights as an uninterrupted run (on CPU).
+The complete state (model, optimizer, scheduler, RNG states, the epoch's permutation and
+running sums, history) is saved atomically to a side file at a step boundary every
+``checkpoint_interval_s`` seconds, on SIGTERM (then the job exits with an error) and at
+the end, so a killed job resumes at its last saved step and ends with the same weights
+as an uninterrupted run (on CPU). The final state is kept, marked finished: rerunning a
+finished job rewrites its model and history from it without training.
+
+The monitor set is scored on ``monitor_epochs`` evenly spaced epochs, always including
+the last; the history has one row per monitored epoch.
 """
 
 from __future__ import annotations
@@ -31,7 +37,14 @@ from noisy.inference import images_to_tensor, predict_logits
 from noisy.models import Architecture, build_model, count_parameters, save_model
 from noisy.pil_augment import PILBatchAugment
 from noisy.progress import format_duration
-from noisy.resume import clear_state, exclusive_lock, fingerprint, load_state, save_state
+from noisy.resume import (
+    StopRequest,
+    exclusive_lock,
+    fingerprint,
+    load_state,
+    save_state,
+    stop_on_sigterm,
+)
 
 log = logging.getLogger("noisy.training")
 
@@ -56,14 +69,16 @@ class TrainSettings:
     mixup_alpha: float = 0.0
     input_pipeline: str = "batched"  # batched (on the device) | pil (the paper's, per image)
     seed: int = 0
+    monitor_epochs: int = 50  # epochs on which the monitor set is scored (last included)
     # Runtime choices: they do not change the result's definition (not fingerprinted).
     device: str = field(default="auto", compare=False)
     threads: int | None = field(default=None, compare=False)
     compile: bool = field(default=False, compare=False)
+    checkpoint_interval_s: float = field(default=60.0, compare=False)
 
     def definition(self) -> dict:
         """The settings that define the result (used for the resume fingerprint)."""
-        runtime = {"device", "threads", "compile"}
+        runtime = {"device", "threads", "compile", "checkpoint_interval_s"}
         return {k: v for k, v in asdict(self).items() if k not in runtime}
 
 
@@ -74,6 +89,17 @@ def epochs_for_budget(budget_images: int, train_size: int) -> int:
     if budget_images <= 0:
         raise ValueError(f"budget_images must be positive, got {budget_images}")
     return math.ceil(budget_images / train_size)
+
+
+def monitored_epochs(epochs: int, count: int) -> set[int]:
+    """The (1-based) epochs whose end is monitored: ``count`` evenly spaced, the last included.
+
+    ``ceil(k * epochs / count)`` for k = 1..count; every epoch when ``count >= epochs``.
+    """
+    if count < 1:
+        raise ValueError(f"monitor_epochs must be at least 1, got {count}")
+    count = min(count, epochs)
+    return {math.ceil(k * epochs / count) for k in range(1, count + 1)}
 
 
 def lr_milestone_steps(total_steps: int, fractions: tuple[float, ...]) -> list[int]:
@@ -142,6 +168,32 @@ def _evaluate(model, images: torch.Tensor, labels: torch.Tensor, device) -> tupl
     return loss, accuracy
 
 
+class TrainingInterrupted(RuntimeError):
+    """Training stopped on a termination signal after saving its state."""
+
+
+@dataclass
+class _Epoch:
+    """Where training is inside the current epoch (saved in mid-epoch states)."""
+
+    order: torch.Tensor  # this epoch's permutation of the training set
+    step: int  # next step of the epoch
+    loss_sum: torch.Tensor
+    correct: torch.Tensor
+    lr: float  # learning rate at the start of the epoch (the history's value)
+    train_seconds: float  # time spent in this epoch's steps so far
+
+    def to_state(self) -> dict:
+        return {"order": self.order.cpu(), "step": self.step, "loss_sum": self.loss_sum.cpu(),
+                "correct": self.correct.cpu(), "lr": self.lr,
+                "train_seconds": self.train_seconds}
+
+    @classmethod
+    def from_state(cls, state: dict, device: torch.device) -> _Epoch:
+        return cls(state["order"].to(device), state["step"], state["loss_sum"].to(device),
+                   state["correct"].to(device), state["lr"], state["train_seconds"])
+
+
 def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
           train_targets: np.ndarray, test_images: np.ndarray, test_labels: np.ndarray,
           model_path: str | os.PathLike, history_path: str | os.PathLike,
@@ -150,7 +202,9 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
 
     ``train_images`` is (N, 32, 32, 3) uint8 (duplicates allowed), ``train_targets`` is
     (N, K) float. ``test_images``/``test_labels`` are only monitored, never used to
-    choose the model. Returns a summary (epochs, final accuracies, wall time).
+    choose the model. Resumes from ``state_path`` when it holds this job's state; raises
+    :class:`TrainingInterrupted` after saving the state on SIGTERM. Returns a summary
+    (epochs, final accuracies, wall time).
     """
     if train_images.shape[0] != train_targets.shape[0]:
         raise ValueError(f"{train_images.shape[0]} images but {train_targets.shape[0]} targets")
@@ -158,92 +212,152 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
     device = resolve_device(settings.device)
     size = train_images.shape[0]
     epochs = epochs_for_budget(settings.budget_images, size)
-    steps_per_epoch = math.ceil(size / settings.batch_size)
     job_fingerprint = fingerprint({"arch": asdict(arch), "settings": settings.definition()},
                                   train_images, train_targets.astype(np.float32))
 
-    with exclusive_lock(state_path):
+    with exclusive_lock(state_path), stop_on_sigterm() as stop:
         torch.manual_seed(settings.seed)
         model = build_model(arch).to(device)
-        optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr,
-                                    momentum=settings.momentum,
-                                    weight_decay=settings.weight_decay)
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            optimizer, lr_milestone_steps(epochs * steps_per_epoch, settings.lr_milestones),
-            settings.lr_gamma)
-        augment_generator = torch.Generator(device=device)
-        augment_generator.manual_seed(settings.seed)
-        history: list[dict] = []
-        start_epoch = 0
         state = load_state(state_path, job_fingerprint)
-        if state is not None:
+        if state is not None and state.get("finished"):
             model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            _restore_rng_states(state["rng"], device, augment_generator)
             history = state["history"]
-            start_epoch = state["epoch"]
-            log.info("resuming from %s at epoch %d/%d", state_path, start_epoch, epochs)
-
-        step_model = torch.compile(model) if settings.compile else model
-        images = images_to_tensor(train_images, device)
-        targets = torch.as_tensor(train_targets, dtype=torch.float32, device=device)
-        test_x = images_to_tensor(test_images, device)
-        test_y = torch.as_tensor(test_labels, dtype=torch.long, device=device)
-        pipeline = {"batched": TrainAugment, "pil": PILBatchAugment}[settings.input_pipeline]
-        augment = pipeline(settings.randaugment_n, settings.randaugment_m,
-                           padding=settings.crop_padding)
-        log.info("training %s (%d parameters) on %d images for %d epochs (%d images) on %s",
-                 arch.network, count_parameters(model), size, epochs, epochs * size, device)
-        wall_before = history[-1]["wall_s"] if history else 0.0
-        run_start = time.perf_counter()
-
-        for epoch in range(start_epoch, epochs):
-            epoch_start = time.perf_counter()
-            model.train()
-            lr = optimizer.param_groups[0]["lr"]
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device)
-            order = torch.randperm(size, generator=augment_generator, device=device)
-            for start in range(0, size, settings.batch_size):
-                batch = order[start:start + settings.batch_size]
-                inputs = augment(images[batch], augment_generator)
-                batch_targets = targets[batch]
-                if settings.mixup_alpha > 0:
-                    inputs, batch_targets = mixup(inputs, batch_targets, settings.mixup_alpha,
-                                                  augment_generator)
-                loss, logits = sgd_step(step_model, optimizer, inputs, batch_targets, device)
-                scheduler.step()
-                loss_sum += loss.detach() * batch.shape[0]
-                correct += (logits.argmax(1) == batch_targets.argmax(1)).sum()
-            train_seconds = time.perf_counter() - epoch_start
-            test_loss, test_acc = _evaluate(model, test_x, test_y, device)
-            epoch_seconds = time.perf_counter() - epoch_start
-            row = {
-                "epoch": epoch + 1,
-                "lr": lr,
-                "train_loss": round(loss_sum.item() / size, 6),
-                "train_acc": round(correct.item() / size * 100.0, 4),
-                "test_loss": round(test_loss, 6),
-                "test_acc": round(test_acc, 4),
-                "images_per_s": round(size / train_seconds, 1),
-                "wall_s": round(wall_before + time.perf_counter() - run_start, 2),
-            }
-            history.append(row)
-            save_state(state_path, {
-                "fingerprint": job_fingerprint, "epoch": epoch + 1,
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "rng": _rng_states(device, augment_generator), "history": history,
-            })
-            eta = epoch_seconds * (epochs - epoch - 1)
-            log.info("epoch %d/%d lr %.4g loss %.4f train_acc %.2f%% test_acc %.2f%% "
-                     "%.0f images/s ETA %s", epoch + 1, epochs, lr, row["train_loss"],
-                     row["train_acc"], test_acc, row["images_per_s"], format_duration(eta))
-
+            log.info("training already finished (state %s, %d/%d epochs): writing the model "
+                     "and history from it, no epoch trained", state_path, state["epoch"], epochs)
+        else:
+            history = _run_epochs(model, arch, settings, device, epochs, train_images,
+                                  train_targets, test_images, test_labels, state, state_path,
+                                  job_fingerprint, stop)
         save_model(model, model_path, **(metadata or {}))
         write_text(history_path, _history_csv(history))
-        clear_state(state_path)
     final = history[-1]
     return {"epochs": epochs, "images_seen": epochs * size, "train_size": size,
             "final_test_acc": final["test_acc"], "wall_s": final["wall_s"]}
+
+
+def _run_epochs(model, arch: Architecture, settings: TrainSettings, device: torch.device,
+                epochs: int, train_images: np.ndarray, train_targets: np.ndarray,
+                test_images: np.ndarray, test_labels: np.ndarray, state: dict | None,
+                state_path, job_fingerprint: str, stop: StopRequest) -> list[dict]:
+    """The training loop from ``state`` (or from scratch); returns the history rows."""
+    size = train_images.shape[0]
+    batch_size = settings.batch_size
+    steps_per_epoch = math.ceil(size / batch_size)
+    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
+                                weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(
+        optimizer, lr_milestone_steps(epochs * steps_per_epoch, settings.lr_milestones),
+        settings.lr_gamma)
+    augment_generator = torch.Generator(device=device)
+    augment_generator.manual_seed(settings.seed)
+    history: list[dict] = []
+    epoch, wall_before, current = 0, 0.0, None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        _restore_rng_states(state["rng"], device, augment_generator)
+        history, epoch, wall_before = state["history"], state["epoch"], state["wall_s"]
+        if state["current"] is not None:
+            current = _Epoch.from_state(state["current"], device)
+            log.info("resuming from %s mid-epoch at epoch %d/%d, step %d/%d", state_path,
+                     epoch + 1, epochs, current.step, steps_per_epoch)
+        else:
+            log.info("resuming from %s at epoch %d/%d", state_path, epoch, epochs)
+
+    step_model = torch.compile(model) if settings.compile else model
+    images = images_to_tensor(train_images, device)
+    targets = torch.as_tensor(train_targets, dtype=torch.float32, device=device)
+    test_x = images_to_tensor(test_images, device)
+    test_y = torch.as_tensor(test_labels, dtype=torch.long, device=device)
+    pipeline = {"batched": TrainAugment, "pil": PILBatchAugment}[settings.input_pipeline]
+    augment = pipeline(settings.randaugment_n, settings.randaugment_m,
+                       padding=settings.crop_padding)
+    monitored = monitored_epochs(epochs, settings.monitor_epochs)
+    log.info("training %s (%d parameters) on %d images for %d epochs (%d images) on %s; "
+             "monitoring %d epochs, saving the state every %g s", arch.network,
+             count_parameters(model), size, epochs, epochs * size, device, len(monitored),
+             settings.checkpoint_interval_s)
+    run_start = last_save = time.perf_counter()
+    first_epoch = epoch
+
+    def save(finished: bool = False) -> None:
+        save_state(state_path, {
+            "fingerprint": job_fingerprint, "epoch": epoch, "finished": finished,
+            "current": current.to_state() if current is not None else None,
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "rng": _rng_states(device, augment_generator),
+            "history": history,
+            "wall_s": round(wall_before + time.perf_counter() - run_start, 2),
+        })
+
+    def save_if_due_or_stopped() -> None:
+        nonlocal last_save
+        if stop.requested or time.perf_counter() - last_save >= settings.checkpoint_interval_s:
+            save()
+            last_save = time.perf_counter()
+        if stop.requested:
+            where = (f"epoch {epoch + 1}, step {current.step}/{steps_per_epoch}"
+                     if current is not None else f"the end of epoch {epoch}")
+            log.warning("signal %d: saved the training state at %s to %s; rerun to resume",
+                        stop.signal, where, state_path)
+            raise TrainingInterrupted(f"stopped by signal {stop.signal} at {where}; the state "
+                                      f"is saved in {state_path}, rerun the job to resume")
+
+    while epoch < epochs:
+        if current is None:
+            order = torch.randperm(size, generator=augment_generator, device=device)
+            current = _Epoch(order, 0, torch.zeros((), device=device),
+                             torch.zeros((), device=device), optimizer.param_groups[0]["lr"],
+                             0.0)
+        model.train()
+        while current.step < steps_per_epoch:
+            segment_start = time.perf_counter()
+            batch = current.order[current.step * batch_size:(current.step + 1) * batch_size]
+            inputs = augment(images[batch], augment_generator)
+            batch_targets = targets[batch]
+            if settings.mixup_alpha > 0:
+                inputs, batch_targets = mixup(inputs, batch_targets, settings.mixup_alpha,
+                                              augment_generator)
+            loss, logits = sgd_step(step_model, optimizer, inputs, batch_targets, device)
+            scheduler.step()
+            current.loss_sum += loss.detach() * batch.shape[0]
+            current.correct += (logits.argmax(1) == batch_targets.argmax(1)).sum()
+            current.step += 1
+            current.train_seconds += time.perf_counter() - segment_start
+            if current.step < steps_per_epoch:
+                save_if_due_or_stopped()
+        epoch += 1
+        if epoch in monitored:
+            history.append(_monitor_row(model, current, epoch, size, test_x, test_y, device,
+                                        wall_before + time.perf_counter() - run_start))
+            elapsed = time.perf_counter() - run_start
+            eta = elapsed / (epoch - first_epoch) * (epochs - epoch)
+            row = history[-1]
+            log.info("epoch %d/%d lr %.4g loss %.4f train_acc %.2f%% test_acc %.2f%% "
+                     "%.0f images/s ETA %s", epoch, epochs, row["lr"], row["train_loss"],
+                     row["train_acc"], row["test_acc"], row["images_per_s"],
+                     format_duration(eta))
+        current = None
+        if epoch < epochs:
+            save_if_due_or_stopped()
+    save(finished=True)
+    return history
+
+
+def _monitor_row(model, current: _Epoch, epoch: int, size: int, test_x: torch.Tensor,
+                 test_y: torch.Tensor, device: torch.device, wall_s: float) -> dict:
+    """The history row of a monitored epoch: its training sums and the monitor set's scores."""
+    train_loss = current.loss_sum.item() / size  # waits for the epoch's last step
+    train_acc = current.correct.item() / size * 100.0
+    test_loss, test_acc = _evaluate(model, test_x, test_y, device)
+    return {
+        "epoch": epoch,
+        "lr": current.lr,
+        "train_loss": round(train_loss, 6),
+        "train_acc": round(train_acc, 4),
+        "test_loss": round(test_loss, 6),
+        "test_acc": round(test_acc, 4),
+        "images_per_s": round(size / max(current.train_seconds, 1e-9), 1),
+        "wall_s": round(wall_s, 2),
+    }

@@ -12,7 +12,13 @@ import torch
 import noisy.training as training
 from noisy.models import Architecture, load_model
 from noisy.resume import JobLockedError, exclusive_lock
-from noisy.training import TrainSettings, epochs_for_budget, lr_milestone_steps, train
+from noisy.training import (
+    TrainSettings,
+    epochs_for_budget,
+    lr_milestone_steps,
+    monitored_epochs,
+    train,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +43,13 @@ def test_learning_rate_drops_at_half_and_three_quarters():
     assert lr_milestone_steps(30, (0.5, 0.75)) == [15, 22]
 
 
+@pytest.mark.parametrize("epochs,count,expected", [(4, 50, {1, 2, 3, 4}),
+                                                   (1000, 50, set(range(20, 1001, 20))),
+                                                   (10, 3, {4, 7, 10}), (7, 1, {7})])
+def test_monitored_epochs_are_evenly_spaced_and_include_the_last(epochs, count, expected):
+    assert monitored_epochs(epochs, count) == expected
+
+
 def tiny_problem(n=48, seed=0):
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, n)
@@ -46,7 +59,7 @@ def tiny_problem(n=48, seed=0):
     return images, targets, images[:16], labels[:16]
 
 
-SETTINGS = dict(budget_images=48 * 4, batch_size=16, seed=3, threads=1)
+SETTINGS = dict(budget_images=48 * 4, batch_size=16, seed=3, threads=1, checkpoint_interval_s=0)
 ARCH = Architecture(network="resnet20", final_survival=0.8, dropout=0.5)
 
 
@@ -63,14 +76,38 @@ def weights(path: Path) -> dict:
     return load_model(path).state_dict()
 
 
-def test_training_writes_model_history_and_clears_its_state(tmp_path):
+def test_training_writes_model_history_and_keeps_its_final_state(tmp_path):
     out, summary = run_training(tmp_path, "run")
     assert summary["epochs"] == 4
     assert (out / "model.pt").exists()
     history = (out / "history.csv").read_text().splitlines()
     assert history[0].split(",") == list(training.HISTORY_COLUMNS)
     assert len(history) == 5
-    assert not (out / "state.pt").exists()
+    state = torch.load(out / "state.pt", weights_only=False)
+    assert state["finished"] and state["epoch"] == 4
+
+
+def test_a_finished_job_whose_outputs_were_deleted_rewrites_them_without_training(
+        tmp_path, monkeypatch, caplog):
+    """SLURM may record a job that finished just after its time limit as TIMEOUT, and
+    Snakemake then deletes its outputs: the retry must not train again."""
+    out, _ = run_training(tmp_path, "run", mixup_alpha=1.0)
+    model_bytes = weights(out / "model.pt")
+    history = (out / "history.csv").read_text()
+    (out / "model.pt").unlink()
+    (out / "history.csv").unlink()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished job trained again")
+
+    monkeypatch.setattr(training, "sgd_step", no_training)
+    with caplog.at_level("INFO", logger="noisy.training"):
+        _, summary = run_training(tmp_path, "run", mixup_alpha=1.0)
+    assert "training already finished" in caplog.text and "no epoch trained" in caplog.text
+    assert summary["epochs"] == 4
+    assert (out / "history.csv").read_text() == history
+    for key, value in weights(out / "model.pt").items():
+        assert torch.equal(value, model_bytes[key]), key
 
 
 def test_same_config_and_seed_give_the_same_weights(tmp_path):
@@ -136,7 +173,8 @@ sys.path.insert(0, {root!r})
 from tests.test_training import ARCH, tiny_problem
 from noisy.training import TrainSettings, train
 images, targets, test_x, test_y = tiny_problem()
-settings = TrainSettings(budget_images=48 * {epochs}, batch_size=16, seed=3, threads=1)
+settings = TrainSettings(budget_images=48 * {epochs}, batch_size=16, seed=3, threads=1,
+                         checkpoint_interval_s=0)
 out = {out!r}
 train(ARCH, settings, images, targets, test_x, test_y, out + "/model.pt",
       out + "/history.csv", out + "/state.pt")
