@@ -177,7 +177,8 @@ def _invert_table(images, value, levels):
 
 
 def _posterize_table(images, value, levels):
-    return levels & -(1 << (8 - torch.clamp(torch.trunc(value), 0, 8).int()))
+    """Keep ``max(1, int(value))`` bits, as the original code (never a black image)."""
+    return levels & -(1 << (8 - torch.clamp(torch.trunc(value), 1, 8).int()))
 
 
 def _solarize_table(images, value, levels):

@@ -8,16 +8,18 @@ with the same semantics, so it serves both as the reference for the batched tens
 - geometric ops use ``Image.transform(AFFINE)`` / ``Image.rotate`` with Pillow's defaults:
   nearest-neighbour resampling and black fill; the sign flips with probability 0.5;
 - translate and cutout values are fractions of the image width (``value * width`` pixels);
-- posterize keeps ``int(value)`` bits (0 bits gives a black image, as the paper's Pillow did;
-  current Pillow refuses 0); solarize-add adds ``value`` (then truncates) before
-  solarizing at 128;
+- posterize keeps ``max(1, int(value))`` bits, as the original code (values below 1, i.e.
+  M <= 7, keep 1 bit rather than blanking the image); solarize-add adds ``value`` (then
+  truncates) before solarizing at 128;
 - cutout paints the inclusive box ``(x0, y0, x1, y1)`` with ``x0 = int(max(0, cx - v/2))`` and
-  ``x1 = min(width, x0 + v)`` in grey (125, 123, 114), centre uniform over the image.
+  ``x1 = min(width, x0 + v)`` in grey (125, 123, 114), centre uniform over [0, W) x [0, H).
 
-Deliberate difference: Identity is one of the 17 ops, as the paper's text lists it (the
-upstream list without Identity has 16); SolarizeAdd is written without the removed
-``np.int`` alias; the cutout centre comes from ``random`` (or the given rng) rather than
-NumPy's global generator.
+Given the same op, sign and cutout centre, every op gives the original code's image pixel
+for pixel (tests/fixtures/randaugment_original.md); Identity is one of the 17 ops, as in
+the paper's text and the original's list. Differences from the original code: SolarizeAdd
+is written without the removed ``np.int`` alias; the cutout centre comes from ``random``
+(or the given rng), uniform over [0, W) x [0, H), whereas the original's
+``np.random.uniform(w)`` (low=w, high=1) draws each coordinate from (1, w].
 """
 
 from __future__ import annotations
@@ -37,12 +39,6 @@ CUTOUT_FILL = (125, 123, 114)
 def _solarize_add(img: Image.Image, addition: float, threshold: int = 128) -> Image.Image:
     added = np.clip(np.asarray(img, dtype=np.int64) + addition, 0, 255).astype(np.uint8)
     return ImageOps.solarize(Image.fromarray(added), threshold)
-
-
-def _posterize(img: Image.Image, bits: int) -> Image.Image:
-    if bits < 1:  # the paper's Pillow masked every bit away; current Pillow rejects 0 bits
-        return Image.new(img.mode, img.size, 0)
-    return ImageOps.posterize(img, bits)
 
 
 def _cutout(img: Image.Image, fraction: float, center: tuple[float, float]) -> Image.Image:
@@ -81,7 +77,7 @@ def apply_pil_op(img: Image.Image, name: str, value: float,
     if name == "rotate":
         return img.rotate(value)
     if name == "posterize":
-        return _posterize(img, int(value))
+        return ImageOps.posterize(img, max(1, int(value)))
     if name == "solarize":
         return ImageOps.solarize(img, value)
     if name == "solarize_add":
