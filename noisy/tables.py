@@ -64,6 +64,15 @@ def _supervised_row(config: dict, experiment: str, seed: int, network: str, file
     return f"{supervised_dir(ratio, seed, network)}/{file}"
 
 
+def _baseline_file(config: dict, seed: int) -> str:
+    """The robustness baseline's robustness.json: the same network and labeled ratio
+    for every row, whatever the row's own ratio (``robustness.baseline_labeled_ratio``)."""
+    robustness = config["robustness"]
+    directory = supervised_dir(robustness["baseline_labeled_ratio"], seed,
+                               robustness["baseline_network"])
+    return f"{directory}/robustness.json"
+
+
 def manifest(config: dict, table: str) -> list[dict]:
     """Rows of ``table``: ``keys`` (row-key columns) and ``files`` (role → path)."""
     if table == "table1":
@@ -94,8 +103,7 @@ def _experiment_rows(config: dict, table: str, label: str, experiment: str,
     settings = experiment_settings(config, experiment)
     stages = chain_stages(config, experiment, seed)
     teacher_network = settings["chain"][0]
-    baseline = _supervised_row(config, experiment, seed,
-                               config["robustness"]["baseline_network"], "robustness.json")
+    baseline = _baseline_file(config, seed)
     extra = {
         "table6": {"noise": label},
         "table7": {"label_type": label, "threshold": settings["threshold"]},
@@ -139,7 +147,7 @@ def special_rows(config: dict, table: str) -> list[dict]:
         keys = {} if table == "table2" else {"label_type": "teacher"}
         teacher_files = {"eval": _supervised_row(config, experiment, seed, teacher, file)}
         if table == "table5":
-            baseline = _supervised_row(config, experiment, seed, baseline_network, file)
+            baseline = _baseline_file(config, seed)
             teacher_files["baseline"] = baseline
             rows.append({"keys": {"label_type": "without_st", "network": baseline_network},
                          "files": {"eval": baseline, "baseline": baseline}, "last": True})

@@ -55,3 +55,26 @@ def test_two_seeds_are_averaged_in_a_built_table(tmp_path):
     table = tables.build("table1", rows, tmp_path / "table1.csv")
     assert table.loc[0, "top1"] == 82.0 and table.loc[0, "seeds"] == 2
     assert pd.read_csv(tmp_path / "table1.csv")["top1_std"].round(3).tolist() == [2.828]
+
+
+def test_every_robustness_row_is_measured_against_the_10_percent_resnet38(config):
+    """Paper 3.5: relative mCE and mFR use the "without self-training" ResNet-38 on the
+    10% split, also for Table 10's 5% and 20% rows."""
+    baseline = "results/supervised/ratio0.1/seed0/resnet38/robustness.json"
+    rows = tables.all_rows(config, "table10")
+    assert {row["keys"]["labeled_ratio"] for row in rows} == {0.05, 0.1, 0.2}
+    assert {row["files"]["baseline"] for row in rows} == {baseline}
+    inputs = tables.input_files(rows)
+    assert baseline in inputs
+    assert not [path for path in inputs if "supervised/ratio0.05" in path
+                or "supervised/ratio0.2" in path]
+    for table in ("table5", "table6", "table7"):
+        assert {row["files"]["baseline"] for row in tables.all_rows(config, table)} == {
+            baseline}, table
+
+
+def test_the_baseline_ratio_is_a_setting(config):
+    config["robustness"]["baseline_labeled_ratio"] = 0.2
+    rows = tables.all_rows(config, "table10")
+    assert {row["files"]["baseline"] for row in rows} == {
+        "results/supervised/ratio0.2/seed0/resnet38/robustness.json"}
