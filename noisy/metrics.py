@@ -271,8 +271,11 @@ def flip_probability(predictions: np.ndarray, compare_to_first: bool) -> float:
 def mean_flip_rate(fp_model: Mapping[str, float], fp_base: Mapping[str, float]) -> dict:
     """Flip rates FR_p = FP_p(model) / FP_p(base) and mFR = mean FR, both x100.
 
-    Evaluated over the perturbations of ``fp_model``; returns
-    ``{"flip_rates": {name: FR}, "mfr": ..., "mean_flip_probability": mean FP(model)}``.
+    Evaluated over the perturbations of ``fp_model``; returns ``{"flip_rates": {name:
+    FR}, "mfr": ..., "mean_flip_probability": mean FP(model), "undefined": [...]}``.
+    ``undefined`` lists the perturbations where the baseline never flips (FP 0, common
+    on small test subsets): their FR is NaN and ``mfr`` is the mean over the others
+    (NaN only if none is left), as for the relative mCE.
     """
     missing = sorted(set(fp_model) - set(fp_base))
     if missing:
@@ -283,6 +286,7 @@ def mean_flip_rate(fp_model: Mapping[str, float], fp_base: Mapping[str, float]) 
              for name, fp in fp_model.items()}
     return {
         "flip_rates": rates,
-        "mfr": float(np.mean(list(rates.values()))),
+        "mfr": _mean_where_defined(list(rates.values())),
         "mean_flip_probability": float(np.mean([float(fp) for fp in fp_model.values()])),
+        "undefined": [name for name, rate in rates.items() if math.isnan(rate)],
     }

@@ -189,6 +189,9 @@ def robustness_metrics(result: dict, baseline: dict) -> dict:
                                       names=benchmark_names) if benchmark_names else {}
     flips = mean_flip_rate(result["perturbation"]["flip_probability"],
                            baseline["perturbation"]["flip_probability"])
+    if flips["undefined"]:
+        log.warning("mFR leaves out %s: the baseline's prediction never flips there (too "
+                    "few test images?)", ", ".join(flips["undefined"]))
     return {"top1": result["top1"], "ece": result["ece"], "rel_mce": summary["relative_mce"],
             "mfr": flips["mfr"], "paper_ece": result["paper_ece"],
             "mean_corruption_error": benchmark.get("mean_error", float("nan"))}

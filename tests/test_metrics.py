@@ -209,3 +209,15 @@ def test_fgsm_eps_zero_is_clean_accuracy_and_attack_hurts():
     same = fgsm_accuracy(model, torch.from_numpy(images), torch.from_numpy(labels), epsilons,
                          _normalize, batch_size=64)
     assert same == accuracies
+
+
+def test_mfr_leaves_out_perturbations_where_the_baseline_never_flips():
+    model = {"translate": 0.02, "rotate": 0.03, "brightness": 0.01}
+    base = {"translate": 0.04, "rotate": 0.0, "brightness": 0.02}
+    result = mean_flip_rate(model, base)
+    assert result["undefined"] == ["rotate"]
+    assert math.isnan(result["flip_rates"]["rotate"])
+    assert result["mfr"] == pytest.approx(100.0 * (0.5 + 0.5) / 2)
+    assert result["mean_flip_probability"] == pytest.approx(0.02)
+    never = mean_flip_rate({"rotate": 0.0}, {"rotate": 0.0})
+    assert never["undefined"] == ["rotate"] and math.isnan(never["mfr"])

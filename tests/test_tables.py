@@ -78,3 +78,15 @@ def test_the_baseline_ratio_is_a_setting(config):
     rows = tables.all_rows(config, "table10")
     assert {row["files"]["baseline"] for row in rows} == {
         "results/supervised/ratio0.2/seed0/resnet38/robustness.json"}
+
+
+def test_robustness_metrics_log_perturbations_left_out_of_the_mfr(caplog):
+    corruption = {"clean_error": 10.0, "errors": {"fog": [20.0] * 5}}
+    model = {"top1": 90.0, "ece": 0.05, "paper_ece": 0.1, "corruption": corruption,
+             "perturbation": {"flip_probability": {"translate": 0.02, "rotate": 0.01}}}
+    baseline = {**model, "perturbation": {"flip_probability": {"translate": 0.04,
+                                                               "rotate": 0.0}}}
+    with caplog.at_level("WARNING", logger="noisy.tables"):
+        values = tables.robustness_metrics(model, baseline)
+    assert values["mfr"] == 50.0
+    assert "mFR leaves out rotate" in caplog.text
