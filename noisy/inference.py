@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from noisy.augment import normalize
-from noisy.device import CONV_MEMORY_FORMAT, autocast
+from noisy.device import CONV_MEMORY_FORMAT, full_precision
 
 
 def images_to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -18,7 +18,10 @@ def images_to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
 @torch.inference_mode()
 def predict_logits(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
                    device: torch.device, batch_size: int = 1000) -> torch.Tensor:
-    """Logits (float32, on ``device``) of ``model`` in eval mode on clean images."""
+    """Logits (float32, on ``device``) of ``model`` in eval mode on clean images.
+
+    Always fp32, also on CUDA and inside an enclosing autocast region.
+    """
     model.eval()
     if isinstance(images, np.ndarray):
         images = images_to_tensor(images, device)
@@ -26,7 +29,7 @@ def predict_logits(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
     for start in range(0, images.shape[0], batch_size):
         batch = normalize(images[start:start + batch_size].to(device))
         batch = batch.contiguous(memory_format=CONV_MEMORY_FORMAT)
-        with autocast(device):
+        with full_precision(device):
             outputs.append(model(batch).float())
     if not outputs:
         return torch.zeros((0, model.fc.out_features), device=device)

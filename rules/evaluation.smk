@@ -1,5 +1,6 @@
 # Evaluation of any trained model (supervised or student): clean metrics for every
 # model, robustness (FGSM, CIFAR-10-C, CIFAR-10-P) only where a table asks for it.
+# Both run on the configured `device`, in fp32.
 
 
 rule evaluate:
@@ -25,7 +26,7 @@ rule evaluate:
     shell:
         "python -m noisy evaluate --data {input.data} --model {input.model}"
         " --settings {params.settings:q} --confusion {output.confusion}"
-        " --threads {threads} --out {output.metrics} > {log} 2>&1"
+        " --device {config[device]} --threads {threads} --out {output.metrics} > {log} 2>&1"
 
 
 rule evaluate_robustness:
@@ -48,5 +49,5 @@ rule evaluate_robustness:
     shell:
         "python -m noisy evaluate --data {input.data} --model {input.model}"
         " --settings {params.settings:q} --corruptions {input.corruptions}"
-        " --perturbations {input.perturbations} --threads {threads}"
-        " --out {output} > {log} 2>&1"
+        " --perturbations {input.perturbations} --device {config[device]}"
+        " --threads {threads} --out {output} > {log} 2>&1"

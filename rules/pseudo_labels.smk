@@ -18,7 +18,8 @@ rule predict_supervised:
         "../environment.yml"
     shell:
         "python -m noisy predict --data {input.data} --split {input.split}"
-        " --model {input.model} --threads {threads} --out {output} > {log} 2>&1"
+        " --model {input.model} --device {config[device]} --threads {threads}"
+        " --out {output} > {log} 2>&1"
 
 
 rule predict_student:
@@ -37,7 +38,8 @@ rule predict_student:
         "../environment.yml"
     shell:
         "python -m noisy predict --data {input.data} --split {input.split}"
-        " --model {input.model} --threads {threads} --out {output} > {log} 2>&1"
+        " --model {input.model} --device {config[device]} --threads {threads}"
+        " --out {output} > {log} 2>&1"
 
 
 rule select_pseudo_labels:

@@ -1,10 +1,12 @@
-"""Device resolution and the GPU slot claim, with CUDA faked (no GPU needed)."""
+"""Device resolution, the GPU slot claim (CUDA faked, no GPU needed), every job on the
+configured device and fp32 outside the training step."""
 
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -123,3 +125,97 @@ def test_jobs_per_gpu_from_environment(monkeypatch):
     monkeypatch.setenv("NOISY_JOBS_PER_GPU", "0")
     with pytest.raises(ValueError, match="NOISY_JOBS_PER_GPU"):
         jobs_per_gpu()
+
+
+# ------------------------------------------------- every job on the configured device
+
+MODEL_JOBS = ("predict", "evaluate", "train-supervised", "train-student")
+
+
+def _dry_run_commands(tmp_path: Path, device: str) -> list[str]:
+    """The shell commands of a dry run for Tables 2 and 5 at the ci scale."""
+    source = tmp_path / "cifar.tar.gz"
+    source.touch()  # a dry run never reads it
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
+               "--configfile", str(ROOT / "config.yaml"), "-d", str(tmp_path / "run"),
+               "--cores", "1", "-n", "-p", "--config", "scale=ci", f"device={device}",
+               f"data_source={source}", "tables={table5: [hard]}",
+               "robustness={corruptions: [contrast], perturbations: [translate]}",
+               "--", "results/table2.csv", "results/table5.csv"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    prefix = "Shell command: python -m noisy "
+    return [line[len(prefix):] for line in (run.stdout + run.stderr).splitlines()
+            if line.startswith(prefix)]
+
+
+def test_every_model_job_runs_on_the_configured_device(tmp_path):
+    commands = _dry_run_commands(tmp_path, "cpu")
+    jobs = [command for command in commands if command.split()[0] in MODEL_JOBS]
+    assert {command.split()[0] for command in jobs} == set(MODEL_JOBS)
+    assert any("--corruptions" in command for command in jobs)  # evaluate_robustness
+    for command in jobs:
+        if command.startswith("train-"):
+            assert '"device": "cpu"' in command, command
+        else:
+            assert " --device cpu " in command, command
+
+
+@pytest.mark.parametrize("argv, target", [
+    (["predict", "--data", "d", "--split", "s", "--model", "m", "--out", "o",
+      "--device", "cuda:1"], "noisy.predict.predict_unlabeled"),
+    (["evaluate", "--data", "d", "--model", "m", "--out", "o", "--settings", "{}",
+      "--device", "cuda:1"], "noisy.evaluation.evaluate"),
+])
+def test_the_command_line_hands_the_device_on(monkeypatch, argv, target):
+    from noisy import cli
+
+    calls = []
+    module, name = target.rsplit(".", 1)
+    monkeypatch.setattr(f"{module}.{name}", lambda *args, **kwargs: calls.append(kwargs))
+    assert cli.main(argv) == 0
+    assert calls[0]["device"] == "cuda:1"
+
+
+# ------------------------------------------------------- fp32 outside the training step
+
+
+class _Recorder(torch.nn.Module):
+    """A linear classifier that records whether autocast is on when it runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(3 * 32 * 32, 10)
+        self.autocast_seen = []
+
+    def forward(self, x):
+        self.autocast_seen.append(torch.is_autocast_enabled(x.device.type))
+        return self.fc(x.flatten(1))
+
+
+def test_predictions_are_fp32_even_inside_an_autocast_region():
+    """The teacher's probabilities never come from bf16 (on CUDA the old code autocast
+    them; here an enclosing CPU bf16 region stands in for it)."""
+    from noisy.inference import predict_probs
+
+    torch.manual_seed(0)
+    model = _Recorder()
+    images = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    cpu = torch.device("cpu")
+    reference = predict_probs(model, images, cpu)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = predict_probs(model, images, cpu)
+    assert model.autocast_seen == [False, False]
+    np.testing.assert_array_equal(inside, reference)
+
+
+def test_fgsm_runs_in_fp32_even_inside_an_autocast_region():
+    from noisy.attacks import fgsm_accuracy
+
+    torch.manual_seed(0)
+    model = _Recorder()
+    images = np.random.default_rng(1).integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
+    labels = np.arange(6) % 10
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fgsm_accuracy(model, images, labels, [0.0, 0.03], lambda x: x)
+    assert model.autocast_seen and not any(model.autocast_seen)
