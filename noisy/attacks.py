@@ -3,6 +3,11 @@
 x' = clip(x + eps * sign(grad_x CE(model(normalize(x)), y)), 0, 1) on [0, 1] pixels,
 true labels, model in eval mode. The report's code applied ``nll_loss`` to raw logits,
 a different (weaker) attack; this module does not copy that defect.
+
+Two accuracies per eps: the standard one (adversarial prediction == label) and the
+report's accounting (the clean prediction is correct and the attack leaves it
+unchanged). The second can only be lower or equal; both are reported, the figure
+draws the standard one. The attack runs in fp32 on every device.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from noisy.device import full_precision
+
 
 def _as_tensor(values: np.ndarray | torch.Tensor) -> torch.Tensor:
     """A tensor view of a numpy array (shared memory), or the tensor itself."""
@@ -22,8 +29,12 @@ def _as_tensor(values: np.ndarray | torch.Tensor) -> torch.Tensor:
 def fgsm_accuracy(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
                   labels: np.ndarray | torch.Tensor, epsilons: Sequence[float],
                   normalize: Callable[[torch.Tensor], torch.Tensor], batch_size: int = 500,
-                  device: str | torch.device = "cpu") -> list[float]:
-    """Top-1 accuracy (%) under FGSM for each ``eps`` in ``epsilons`` (eps = 0: clean).
+                  device: str | torch.device = "cpu") -> dict[str, list[float]]:
+    """Top-1 accuracies (%) under FGSM for each ``eps`` in ``epsilons`` (eps = 0: clean).
+
+    Returns ``{"accuracy": [...], "accuracy_unchanged": [...]}``, one value per eps:
+    adversarial prediction == label, and clean prediction == label == adversarial
+    prediction (the report's accounting).
 
     ``images`` are uint8 (N, 32, 32, 3); ``normalize`` maps float [0, 1] images
     (B, 3, H, W) to the network input. The input gradient does not depend on eps, so
@@ -39,6 +50,7 @@ def fgsm_accuracy(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
         raise ValueError("no images")
     device = torch.device(device)
     correct = [0] * len(epsilons)
+    unchanged = [0] * len(epsilons)
     was_training = model.training
     model.eval()
     try:
@@ -46,16 +58,21 @@ def fgsm_accuracy(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
             batch = images[start:start + batch_size].to(device)
             targets = labels[start:start + batch_size].to(device)
             clean = batch.permute(0, 3, 1, 2).float().div(255.0).requires_grad_(True)
-            with torch.enable_grad():
-                loss = F.cross_entropy(model(normalize(clean)), targets, reduction="sum")
+            with torch.enable_grad(), full_precision(device):
+                logits = model(normalize(clean))
+                loss = F.cross_entropy(logits, targets, reduction="sum")
                 (gradient,) = torch.autograd.grad(loss, clean)
             step = gradient.sign()
             clean = clean.detach()
-            with torch.no_grad():
+            clean_right = logits.detach().argmax(dim=1) == targets
+            with torch.no_grad(), full_precision(device):
                 for index, eps in enumerate(epsilons):
                     adversarial = (clean + eps * step).clamp(0.0, 1.0)
-                    predictions = model(normalize(adversarial)).argmax(dim=1)
-                    correct[index] += int((predictions == targets).sum())
+                    right = model(normalize(adversarial)).argmax(dim=1) == targets
+                    correct[index] += int(right.sum())
+                    unchanged[index] += int((right & clean_right).sum())
     finally:
         model.train(was_training)
-    return [100.0 * count / images.shape[0] for count in correct]
+    count = images.shape[0]
+    return {"accuracy": [100.0 * value / count for value in correct],
+            "accuracy_unchanged": [100.0 * value / count for value in unchanged]}

@@ -94,9 +94,9 @@ def evaluate(model_path: str, data_path: str, out_path: str, settings: dict,
         accuracies = fgsm_accuracy(model, dataset.test_images[fgsm_chosen],
                                    dataset.test_labels[fgsm_chosen], epsilons,
                                    normalize_unit, device=dev)
-        result["fgsm"] = {"epsilons": epsilons, "accuracy": accuracies,
-                          "n": int(fgsm_chosen.shape[0])}
-        log.info("FGSM accuracy %s at eps %s", accuracies, epsilons)
+        result["fgsm"] = {"epsilons": epsilons, **accuracies, "n": int(fgsm_chosen.shape[0])}
+        log.info("FGSM accuracy %s (clean prediction right and unchanged: %s) at eps %s",
+                 accuracies["accuracy"], accuracies["accuracy_unchanged"], epsilons)
 
     robust = robustness_subset(dataset.test_labels, settings.get("robustness_per_class"))
     official = bool(settings.get("official"))

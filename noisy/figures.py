@@ -45,23 +45,36 @@ def _styles(labels: list[str]) -> dict[str, dict]:
             for label in labels}
 
 
+FGSM_COLUMNS = ["label", "network", "seed", "epsilon", "accuracy", "accuracy_unchanged"]
+
+
 def fgsm_frame(entries: list[dict]) -> pd.DataFrame:
-    """FGSM accuracy in long form (label, network, seed, epsilon, accuracy)."""
+    """FGSM accuracies in long form, one row per (label, network, seed, epsilon).
+
+    ``accuracy``: adversarial prediction == label (the standard one, drawn in the
+    figure); ``accuracy_unchanged``: the report's accounting, clean prediction correct
+    and unchanged by the attack (:func:`noisy.attacks.fgsm_accuracy`).
+    """
     records = []
     for entry in entries:
         fgsm = json.loads(Path(entry["path"]).read_text())["fgsm"]
-        for epsilon, accuracy in zip(fgsm["epsilons"], fgsm["accuracy"], strict=True):
+        if "accuracy_unchanged" not in fgsm:
+            raise ValueError(f"{entry['path']} predates the report's FGSM accounting; "
+                             "evaluate the model again")
+        for epsilon, accuracy, unchanged in zip(fgsm["epsilons"], fgsm["accuracy"],
+                                                fgsm["accuracy_unchanged"], strict=True):
             records.append({"label": entry["label"], "network": entry.get("network", ""),
                             "seed": int(entry["seed"]), "epsilon": float(epsilon),
-                            "accuracy": float(accuracy)})
-    return pd.DataFrame(records, columns=["label", "network", "seed", "epsilon", "accuracy"])
+                            "accuracy": float(accuracy), "accuracy_unchanged": float(unchanged)})
+    return pd.DataFrame(records, columns=FGSM_COLUMNS)
 
 
 def fgsm_figure(entries: list[dict], png_path: str, csv_path: str) -> pd.DataFrame:
     """Figure 1: FGSM accuracy vs epsilon, one line per label type (mean over seeds).
 
     ``entries``: ``{label, seed, path}`` (``path`` a robustness.json, optional
-    ``network``). With several seeds the band spans the seeds' min to max.
+    ``network``). With several seeds the band spans the seeds' min to max. The CSV
+    holds both accuracies of :func:`fgsm_frame`; the figure draws the standard one.
     """
     frame = fgsm_frame(entries)
     with atomic_path(csv_path) as tmp:

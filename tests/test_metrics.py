@@ -201,14 +201,41 @@ def test_fgsm_eps_zero_is_clean_accuracy_and_attack_hurts():
     clean_accuracy = 100.0 * np.mean(clean_predictions == labels)
     model.train()
     epsilons = [0.0, 0.02, 0.05, 0.1]
-    accuracies = fgsm_accuracy(model, images, labels, epsilons, _normalize, batch_size=24)
+    result = fgsm_accuracy(model, images, labels, epsilons, _normalize, batch_size=24)
     assert model.training  # mode restored
-    assert accuracies[0] == clean_accuracy
+    accuracies, unchanged = result["accuracy"], result["accuracy_unchanged"]
+    assert accuracies[0] == unchanged[0] == clean_accuracy
     assert max(accuracies[1:]) <= accuracies[0] + 5.0
     assert accuracies[-1] < accuracies[0]
+    assert all(u <= a for u, a in zip(unchanged, accuracies, strict=True))
     same = fgsm_accuracy(model, torch.from_numpy(images), torch.from_numpy(labels), epsilons,
                          _normalize, batch_size=64)
-    assert same == accuracies
+    assert same == result
+
+
+def test_figure1_csv_reports_both_fgsm_accountings(tmp_path):
+    """figure1.csv holds the standard FGSM accuracy and the report's (clean prediction
+    correct and unchanged); the figure draws the standard one."""
+    import json
+
+    import pandas as pd
+
+    from noisy.figures import fgsm_figure
+
+    path = tmp_path / "robustness.json"
+    path.write_text(json.dumps({"fgsm": {"epsilons": [0.0, 0.1], "accuracy": [80.0, 30.0],
+                                         "accuracy_unchanged": [80.0, 25.0], "n": 20}}))
+    entries = [{"label": "hard", "network": "resnet38", "seed": 0, "path": str(path)}]
+    frame = fgsm_figure(entries, str(tmp_path / "figure1.png"), str(tmp_path / "figure1.csv"))
+    written = pd.read_csv(tmp_path / "figure1.csv")
+    assert list(written.columns) == ["label", "network", "seed", "epsilon", "accuracy",
+                                     "accuracy_unchanged"]
+    assert written["accuracy"].tolist() == [80.0, 30.0]
+    assert written["accuracy_unchanged"].tolist() == [80.0, 25.0]
+    assert frame.equals(written)
+    path.write_text(json.dumps({"fgsm": {"epsilons": [0.0], "accuracy": [80.0], "n": 20}}))
+    with pytest.raises(ValueError, match="evaluate the model again"):
+        fgsm_figure(entries, str(tmp_path / "f.png"), str(tmp_path / "f.csv"))
 
 
 def test_mfr_leaves_out_perturbations_where_the_baseline_never_flips():
