@@ -205,3 +205,63 @@ def test_the_paper_pil_input_pipeline_trains_and_is_repeatable(tmp_path):
     assert summary["epochs"] == 1
     for key, value in weights(first / "model.pt").items():
         assert torch.equal(value, weights(second / "model.pt")[key]), key
+
+
+SIGTERM_RUN = """
+import logging
+import sys
+import time
+sys.path.insert(0, {root!r})
+import noisy.training as training
+from tests.test_training import ARCH, tiny_problem
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+real_step = training.sgd_step
+steps = []
+
+
+def slow_step(*args):
+    result = real_step(*args)
+    steps.append(1)
+    print("step", len(steps), flush=True)
+    time.sleep(0.3)  # leaves the parent time to send SIGTERM mid-epoch
+    return result
+
+
+training.sgd_step = slow_step
+images, targets, test_x, test_y = tiny_problem()
+settings = training.TrainSettings(budget_images=48 * 2, batch_size=4, seed=3, threads=1,
+                                  mixup_alpha=1.0, checkpoint_interval_s=3600)
+out = {out!r}
+training.train(ARCH, settings, images, targets, test_x, test_y, out + "/model.pt",
+               out + "/history.csv", out + "/state.pt")
+"""
+
+
+def test_sigterm_saves_at_the_next_step_and_the_rerun_resumes_mid_epoch(tmp_path):
+    out = tmp_path / "terminated"
+    out.mkdir()
+    script = SIGTERM_RUN.format(root=str(ROOT), out=str(out))
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.strip() == "step 3":  # of 12 steps per epoch, 2 epochs
+            process.send_signal(signal.SIGTERM)
+            break
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert "saved the training state at epoch 1, step 3/12" in stderr, stderr
+    assert (out / "state.pt").exists() and not (out / "model.pt").exists()
+
+    rerun = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           check=True)
+    assert "mid-epoch at epoch 1/2, step 3/12" in rerun.stderr, rerun.stderr
+    assert rerun.stdout.split()[-1] == "21"  # the 9 + 12 steps left, none redone
+    reference, _ = run_training(tmp_path, "reference", budget_images=48 * 2, batch_size=4,
+                                mixup_alpha=1.0)
+    for key, value in weights(reference / "model.pt").items():
+        assert torch.equal(value, weights(out / "model.pt")[key]), key
+    timing = slice(0, 6)  # the history without images/s and wall time
+    ours = [line.split(",")[timing] for line in (out / "history.csv").read_text().splitlines()]
+    expected = [line.split(",")[timing]
+                for line in (reference / "history.csv").read_text().splitlines()]
+    assert ours == expected
