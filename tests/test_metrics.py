@@ -1,6 +1,9 @@
 """Tests of the evaluation metrics (accuracy, calibration, CIFAR-10-C/-P) and of FGSM."""
 
+import importlib.util
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -216,8 +219,6 @@ def test_fgsm_eps_zero_is_clean_accuracy_and_attack_hurts():
 def test_figure1_csv_reports_both_fgsm_accountings(tmp_path):
     """figure1.csv holds the standard FGSM accuracy and the report's (clean prediction
     correct and unchanged); the figure draws the standard one."""
-    import json
-
     import pandas as pd
 
     from noisy.figures import fgsm_figure
@@ -248,3 +249,109 @@ def test_mfr_leaves_out_perturbations_where_the_baseline_never_flips():
     assert result["mean_flip_probability"] == pytest.approx(0.02)
     never = mean_flip_rate({"rotate": 0.0}, {"rotate": 0.0})
     assert never["undefined"] == ["rotate"] and math.isnan(never["mfr"])
+
+
+# ------------------------------------------- independent oracles (tests/fixtures/oracle_*)
+#
+# Expected values computed once by the reference code (hendrycks/robustness, the report's
+# lego0901/embedded-noisystudent, torchmetrics), run outside the project on seeded arrays;
+# tests/fixtures/oracle_generate.py says how, each fixture's "source" where they came from.
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _oracle(name: str):
+    """The fixture's expected values and the seeded input generators it was made from."""
+    spec = importlib.util.spec_from_file_location("oracle_generate",
+                                                  FIXTURES / "oracle_generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    return json.loads((FIXTURES / f"{name}.json").read_text()), generate
+
+
+def test_ece_and_the_paper_variant_match_the_references():
+    fixture, generate = _oracle("oracle_calibration")
+    logits, labels = generate.calibration_inputs()
+    assert generate.sha(logits) == fixture["inputs"]["sha256_logits"]
+    assert generate.sha(labels) == fixture["inputs"]["sha256_labels"]
+    probs = generate.softmax(logits)
+    expected = fixture["expected"]
+    # torchmetrics computes in float32
+    assert expected_calibration_error(probs, labels) == pytest.approx(expected["ece"], abs=1e-6)
+    paper_ece, paper_mce = paper_calibration_error(probs, labels)
+    assert paper_ece == pytest.approx(expected["paper_ece"], abs=1e-12)
+    assert paper_mce == pytest.approx(expected["paper_mce"], abs=1e-12)
+
+
+def test_flip_probability_and_mfr_match_hendrycks():
+    fixture, generate = _oracle("oracle_cifar10_p")
+    model = generate.flip_inputs(seed=1, flip_rate=0.05)
+    base = generate.flip_inputs(seed=2, flip_rate=0.12)
+    assert {p: generate.sha(v) for p, v in model.items()} == fixture["inputs"]["sha256_model"]
+    assert {p: generate.sha(v) for p, v in base.items()} == fixture["inputs"]["sha256_baseline"]
+    expected = fixture["expected"]
+    assert list(model) == expected["perturbations"]
+    ours_model = {p: flip_probability(v, is_noise_perturbation(p)) for p, v in model.items()}
+    ours_base = {p: flip_probability(v, is_noise_perturbation(p)) for p, v in base.items()}
+    assert ours_model == pytest.approx(expected["flip_probability_model"], abs=1e-12)
+    assert ours_base == pytest.approx(expected["flip_probability_baseline"], abs=1e-12)
+    for rule, key in ((True, "flip_probability_first_frame"),
+                      (False, "flip_probability_consecutive")):
+        assert {p: flip_probability(v, rule) for p, v in model.items()} == pytest.approx(
+            expected[key], abs=1e-12)
+    rates = mean_flip_rate(ours_model, ours_base)
+    assert rates["mfr"] == pytest.approx(expected["mfr"], abs=1e-9)
+    assert rates["mean_flip_probability"] == pytest.approx(
+        expected["mean_flip_probability_model"], abs=1e-12)
+
+
+def test_corruption_errors_and_relative_mce_match_hendrycks():
+    fixture, generate = _oracle("oracle_cifar10_c")
+    model = generate.corruption_inputs(seed=11, clean_error=0.08, growth=0.05)
+    base = generate.corruption_inputs(seed=12, clean_error=0.12, growth=0.09)
+    assert generate.corruption_sha(*model[1:]) == fixture["inputs"]["sha256_model"]
+    assert generate.corruption_sha(*base[1:]) == fixture["inputs"]["sha256_baseline"]
+    expected = fixture["expected"]
+
+    def errors(labels, clean, corrupted):  # top-1 errors (%) as evaluation.py computes them
+        return ({name: [100.0 * np.mean(row != labels) for row in rows]
+                 for name, rows in corrupted.items()}, 100.0 * np.mean(clean != labels))
+
+    (errors_m, clean_m), (errors_b, clean_b) = errors(*model), errors(*base)
+    # the reference's errors are float32, so agreement is to ~1e-5 percentage points
+    assert clean_m == pytest.approx(100 * expected["clean_error_model"], abs=1e-4)
+    for name in expected["corruptions"]:
+        assert errors_m[name] == pytest.approx(
+            [100 * e for e in expected["errors_model"][name]], abs=1e-4)
+        assert errors_b[name] == pytest.approx(
+            [100 * e for e in expected["errors_baseline"][name]], abs=1e-4)
+    summary = summarise_corruptions(errors_m, clean_m, errors_b, clean_b,
+                                    names=expected["corruptions"])
+    assert summary["mean_error"] == pytest.approx(
+        100 * expected["mean_corruption_error_model"], abs=1e-4)
+    assert summary["relative_mce"] == pytest.approx(expected["relative_mce"], abs=1e-3)
+    assert summary["mce"] == pytest.approx(expected["mce"], abs=1e-3)
+    for name in expected["corruptions"]:
+        row = summary["corruptions"][name]
+        assert row["relative_ce"] == pytest.approx(100 * expected["relative_ce"][name],
+                                                   abs=1e-3)
+        assert row["ce"] == pytest.approx(100 * expected["ce"][name], abs=1e-3)
+
+
+def test_fgsm_report_accounting_matches_the_original_code():
+    fixture, generate = _oracle("oracle_fgsm")
+    images, labels, weight = generate.fgsm_inputs()
+    for key, array in (("images", images), ("labels", labels), ("weight", weight)):
+        assert generate.sha(array) == fixture["inputs"][f"sha256_{key}"], key
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, NUM_CLASSES))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.from_numpy(weight))
+        model[1].bias.zero_()
+    expected = fixture["expected"]
+    result = fgsm_accuracy(model, images, labels, expected["epsilons"],
+                           generate.fgsm_normalize)
+    assert result["accuracy_unchanged"] == pytest.approx(expected["accuracy_unchanged"],
+                                                         abs=1e-9)
+    # the standard accounting can only count more images as right
+    assert all(a >= u for a, u in zip(result["accuracy"], result["accuracy_unchanged"],
+                                      strict=True))
