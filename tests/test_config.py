@@ -2,11 +2,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from noisy import config as noisy_config
 from noisy import plan
+from noisy.split import make_split
+from noisy.subsets import per_class_subset
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"
@@ -47,6 +50,31 @@ def test_unknown_scale_and_missing_data_path_are_named(config, tmp_path):
         noisy_config.check({**config, "scale": "huge"}, tmp_path)
     with pytest.raises(noisy_config.ConfigError, match="'data_source'"):
         noisy_config.check({**config, "data_source": "missing.tar.gz"}, tmp_path)
+
+
+def test_a_scale_without_cluster_resources_is_named(config, tmp_path):
+    config["scales"]["huge"] = config["scales"]["paper"]
+    with pytest.raises(noisy_config.ConfigError, match="'cluster_resources'.*'huge'"):
+        noisy_config.check({**config, "scale": "huge", "data_source": "torchvision"}, tmp_path)
+
+
+def test_cluster_resources_follow_the_scale(config):
+    sizes = {scale: noisy_config.cluster_resources({**config, "scale": scale},
+                                                   "evaluate_robustness")
+             for scale in ("paper", "ci")}
+    assert sizes == {"paper": {"mem_mb": 32000, "runtime": 120},
+                     "ci": {"mem_mb": 2000, "runtime": 10}}
+
+
+def test_the_ci_scale_trains_on_a_few_images_even_with_all_labels(config):
+    # On the real CIFAR-10 (5,000 training images per class) a ci training at ratio 1.0
+    # is a 200-image epoch, not a 50,000-image one.
+    config["scale"] = "ci"
+    labels = np.repeat(np.arange(10), 5000)
+    settings = noisy_config.split_settings(config, 1.0, 0)
+    split = make_split(labels, 1.0, 0, config["split_mode"],
+                       pool=per_class_subset(labels, settings["train_per_class"], 0))
+    assert split.labeled.size == 200
 
 
 def test_command_line_lists_get_their_types_back():
@@ -133,7 +161,7 @@ def test_every_table_and_the_report_plan_at_paper_scale(target):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_the_whole_paper_has_102_training_jobs():
+def test_the_whole_paper_has_100_training_jobs():
     result = run_snakemake("--forceall", "--config", "scale=paper", "--", "results/report.md")
     stats = jobs_in(result.stdout)
-    assert stats["train_supervised"] == 12 and stats["train_student"] == 90
+    assert stats["train_supervised"] == 10 and stats["train_student"] == 90

@@ -18,7 +18,9 @@ EPSILONS = [0.0, 0.05, 0.1]
 def _robustness(path: Path, accuracy: list[float]) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"top1": accuracy[0],
-                                "fgsm": {"epsilons": EPSILONS, "accuracy": accuracy, "n": 20}}))
+                                "fgsm": {"epsilons": EPSILONS, "accuracy": accuracy,
+                                         "accuracy_unchanged": [a - 1.0 for a in accuracy],
+                                         "n": 20}}))
     return path
 
 
@@ -104,10 +106,12 @@ def test_fgsm_figure_csv(tmp_path: Path):
     assert figures.main(["fgsm", "--entries", json.dumps(entries), "--png", str(png),
                          "--csv", str(csv)]) == 0
     frame = pd.read_csv(csv)
-    assert list(frame.columns) == ["label", "network", "seed", "epsilon", "accuracy"]
+    assert list(frame.columns) == ["label", "network", "seed", "epsilon", "accuracy",
+                                   "accuracy_unchanged"]
     assert len(frame) == 9
     hard = frame[(frame["label"] == "hard") & (frame["epsilon"] == 0.05)]
     assert sorted(hard["accuracy"]) == [40.0, 44.0]
+    assert sorted(hard["accuracy_unchanged"]) == [39.0, 43.0]
     assert png.stat().st_size > 0
     assert not list(tmp_path.glob(".*tmp*"))
 
