@@ -72,6 +72,9 @@ def check(config: dict, base_dir: str | Path = ".") -> None:
     if scale not in config["scales"]:
         raise ConfigError(f"config key 'scale': {scale!r} is not one of the presets under "
                           f"'scales' ({', '.join(config['scales'])})")
+    if scale not in config["cluster_resources"]:
+        raise ConfigError(f"config key 'cluster_resources': no entry for the scale {scale!r} "
+                          "(memory and time limit of its cluster jobs)")
     robustness = config["robustness"]
     if robustness["source"] == "official":
         for key in ("official_c_dir", "official_p_dir"):
@@ -98,6 +101,12 @@ def preset(config: dict) -> dict:
         if config.get(key) is not None:
             values[key] = config[key]
     return values
+
+
+def cluster_resources(config: dict, rule: str) -> dict:
+    """Memory (``mem_mb``) and time limit (``runtime``, minutes) of a rule's cluster jobs
+    at the configured scale."""
+    return dict(config["cluster_resources"][config["scale"]][rule])
 
 
 def ratio_tag(ratio: float) -> str:

@@ -21,6 +21,7 @@ rule evaluate:
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
+        **noisy_config.cluster_resources(config, "evaluate"),
     conda:
         "../environment.yml"
     shell:
@@ -44,6 +45,7 @@ rule evaluate_robustness:
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
+        **noisy_config.cluster_resources(config, "evaluate_robustness"),
     conda:
         "../environment.yml"
     shell:

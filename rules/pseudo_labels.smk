@@ -14,6 +14,7 @@ rule predict_supervised:
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
+        **noisy_config.cluster_resources(config, "predict_supervised"),
     conda:
         "../environment.yml"
     shell:
@@ -34,6 +35,7 @@ rule predict_student:
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
+        **noisy_config.cluster_resources(config, "predict_student"),
     conda:
         "../environment.yml"
     shell:

@@ -13,6 +13,8 @@ rule generate_corruption:
         seed=config["robustness"]["seed"],
     log:
         "results/logs/robustness/cifar10_c/{corruption}.log",
+    resources:
+        **noisy_config.cluster_resources(config, "generate_corruption"),
     conda:
         "../environment.yml"
     shell:
@@ -30,6 +32,8 @@ rule generate_perturbation:
         seed=config["robustness"]["seed"],
     log:
         "results/logs/robustness/cifar10_p/{perturbation}.log",
+    resources:
+        **noisy_config.cluster_resources(config, "generate_perturbation"),
     conda:
         "../environment.yml"
     shell:

@@ -19,6 +19,7 @@ rule train_student:
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
+        **noisy_config.cluster_resources(config, "train_student"),
     conda:
         "../environment.yml"
     shell:

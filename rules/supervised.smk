@@ -17,6 +17,7 @@ rule train_supervised:
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
+        **noisy_config.cluster_resources(config, "train_supervised"),
     conda:
         "../environment.yml"
     shell:
