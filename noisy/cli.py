@@ -93,6 +93,25 @@ def _table(args) -> None:
     build(args.name, json.loads(args.rows), args.out)
 
 
+def _estimate(args) -> None:
+    from noisy.estimate import estimate, format_plan
+
+    table, rates = estimate(args.targets, args.config, rates_path=args.rates,
+                            device=args.device, forceall=args.all, steps=args.steps)
+    print(format_plan(table, rates, args.targets))
+
+
+def _throughput(args) -> None:
+    from noisy.atomic import write_text
+    from noisy.estimate import probe
+
+    rates = probe(args.networks, args.device, args.batch_size, args.steps, args.jobs)
+    text = json.dumps(rates, indent=1)
+    if args.out:
+        write_text(args.out, text + "\n")
+    print(text)
+
+
 def _training_arguments(sub: argparse.ArgumentParser, settings_help: str) -> None:
     sub.add_argument("--data", required=True)
     sub.add_argument("--settings", required=True, help=settings_help)
@@ -179,6 +198,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--name", required=True, help="table1 ... table10")
     sub.add_argument("--rows", required=True, help="JSON from noisy.tables.all_rows")
     sub.add_argument("--out", required=True)
+
+    sub = command("estimate", _estimate, "images and device hours of a plan, per rule")
+    sub.add_argument("targets", nargs="+", help="Snakemake targets, e.g. results/report.md")
+    sub.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE",
+                     help="as Snakemake's --config, e.g. scale=paper")
+    sub.add_argument("--rates", default=None,
+                     help="JSON from `python -m noisy throughput` (default: probe here)")
+    sub.add_argument("--device", default=None, help="device to probe (default: config's)")
+    sub.add_argument("--steps", type=int, default=5, help="timed training steps per network")
+    sub.add_argument("--all", action="store_true", help="count every job, not only those "
+                     "that need to run")
+
+    sub = command("throughput", _throughput, "training and inference images/s per network")
+    sub.add_argument("--networks", nargs="+", default=["resnet20", "resnet26", "resnet32",
+                                                       "resnet38"])
+    sub.add_argument("--device", default="auto")
+    sub.add_argument("--batch-size", type=int, default=512)
+    sub.add_argument("--steps", type=int, default=20, help="timed training steps per job")
+    sub.add_argument("--jobs", type=int, default=1, help="processes sharing the device")
+    sub.add_argument("--out", default=None, help="JSON file to write the rates to")
     return parser
 
 

@@ -1,0 +1,265 @@
+"""Before a long run: the images each job of a plan trains and scores, and the hours it takes.
+
+The jobs are Snakemake's own: the DAG it builds for the targets and configuration (only
+the jobs that need to run, or all with ``forceall``), each with its rule, wildcards and
+params (the settings JSON it would be started with). Image counts follow from those
+settings and CIFAR-10's sizes (50,000 train, 10,000 test images, 10 classes):
+
+* training: the job's budget rounded up to whole epochs where the training-set size is
+  known before the run (supervised models); a student's set is only known after its
+  teacher, so its budget is counted (the run sees up to one epoch more); plus the
+  monitor images scored on the monitored epochs;
+* prediction: the unlabeled images of the split; clean evaluation: the test images;
+  robustness: the clean test images, the FGSM images (each attacked image costs about one
+  training image: a forward and a backward pass, then it is scored), every CIFAR-10-C
+  image (5 severities) and every CIFAR-10-P frame.
+
+Hours come from images/s per network, measured by a short probe of our training step
+and inference on the device (:func:`probe`), or read from a file of such figures (e.g.
+written by ``python -m noisy throughput`` on the GPU machine). Jobs that train or score
+no network (data, splits, selection, tables, figures, corruption generation) are counted
+but not timed.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from noisy.config import preset
+from noisy.device import CONV_MEMORY_FORMAT, resolve_device, set_threads
+from noisy.inference import predict_logits
+from noisy.models import Architecture, build_model
+from noisy.perturbations import FRAMES
+from noisy.plan import experiment_settings
+from noisy.training import epochs_for_budget, monitored_epochs, sgd_step
+
+CIFAR_TRAIN, CIFAR_TEST, NUM_CLASSES = 50_000, 10_000, 10
+CORRUPTION_SEVERITIES = 5
+TRAINING_RULES = ("train_supervised", "train_student")
+WORKFLOW_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class JobLoad:
+    """What one job computes: the network and its images trained, scored and attacked."""
+
+    rule: str
+    network: str | None
+    train_images: int = 0
+    scored_images: int = 0
+    attacked_images: int = 0
+
+    def hours(self, rates: dict) -> float:
+        """Device hours of this job at ``rates`` (images/s per network, train and infer)."""
+        if self.network is None:
+            return 0.0
+        train_rate = rates["train"][self.network]
+        infer_rate = rates["infer"][self.network]
+        seconds = ((self.train_images + self.attacked_images) / train_rate
+                   + self.scored_images / infer_rate)
+        return seconds / 3600
+
+
+def snakemake_jobs(targets: list[str], config_args: list[str], workdir: str | Path = ".",
+                   forceall: bool = False) -> tuple[list[tuple[str, dict, dict]], dict]:
+    """The jobs of Snakemake's DAG for ``targets`` as (rule, wildcards, params), and the
+    configuration it resolved: this checkout's Snakefile and config.yaml, run in
+    ``workdir``, with ``config_args`` as Snakemake's ``--config key=value ...``."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.cli import parse_config
+    from snakemake.settings.types import (
+        ConfigSettings,
+        DAGSettings,
+        OutputSettings,
+        Quietness,
+        ResourceSettings,
+    )
+
+    workdir = Path(workdir).resolve()
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        workflow_api = api.workflow(
+            resource_settings=ResourceSettings(),
+            config_settings=ConfigSettings(config=parse_config(config_args),
+                                           configfiles=[WORKFLOW_ROOT / "config.yaml"]),
+            snakefile=WORKFLOW_ROOT / "Snakefile", workdir=workdir)
+        dag_api = workflow_api.dag(DAGSettings(targets=set(targets), forceall=forceall))
+        workflow = dag_api.workflow_api._workflow
+        workflow._prepare_dag(forceall=forceall, ignore_incomplete=True, lock_warn_only=True)
+        workflow._build_dag()
+        jobs = [(job.rule.name, dict(job.wildcards), dict(job.params))
+                for job in workflow.dag.needrun_jobs()]
+        return jobs, dict(workflow.config)
+
+
+def _pool_size(values: dict) -> int:
+    per_class = values["train_per_class"]
+    return per_class * NUM_CLASSES if per_class else CIFAR_TRAIN
+
+
+def _per_class(count: int | None, total: int) -> int:
+    return count * NUM_CLASSES if count else total
+
+
+def job_load(rule: str, wildcards: dict, params: dict, config: dict) -> JobLoad:
+    """The images one job trains, scores and attacks (see the module docstring)."""
+    values = preset(config)
+    pool = _pool_size(values)
+    if rule in TRAINING_RULES:
+        settings = json.loads(params["settings"])
+        train = settings["train"]
+        budget = train["budget_images"]
+        if rule == "train_supervised":
+            size = round(float(wildcards["ratio"]) * pool)
+            epochs = epochs_for_budget(budget, size)
+            images, monitored = epochs * size, len(monitored_epochs(epochs,
+                                                                   train["monitor_epochs"]))
+        else:
+            images, monitored = budget, train["monitor_epochs"]
+        return JobLoad(rule, settings["arch"]["network"], train_images=images,
+                       scored_images=monitored * settings["monitor_test_size"])
+    if rule in ("predict_supervised", "predict_student"):
+        ratio = (float(wildcards["ratio"]) if "ratio" in wildcards else
+                 experiment_settings(config, wildcards["experiment"])["labeled_ratio"])
+        return JobLoad(rule, wildcards["network"], scored_images=pool - round(ratio * pool))
+    if rule in ("evaluate", "evaluate_robustness"):
+        settings = json.loads(params["settings"])
+        network = Path(wildcards["model_dir"]).name
+        scored = _per_class(settings["test_per_class"], CIFAR_TEST)
+        attacked = 0
+        if rule == "evaluate_robustness":
+            attacked = (len(settings["fgsm_epsilons"])
+                        * _per_class(settings["fgsm_per_class"], CIFAR_TEST))
+            robust = _per_class(settings["robustness_per_class"], CIFAR_TEST)
+            robustness = config["robustness"]
+            frames = sum(FRAMES[name] for name in robustness["perturbations"])
+            scored += attacked + robust * (
+                CORRUPTION_SEVERITIES * len(robustness["corruptions"]) + frames)
+        return JobLoad(rule, network, scored_images=scored, attacked_images=attacked)
+    return JobLoad(rule, None)
+
+
+def _probe_one(network: str, device: str, batch_size: int, steps: int,
+               threads: int | None) -> tuple[float, float]:
+    """Training and inference images/s of ``network`` in this process."""
+    set_threads(threads)
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    torch.manual_seed(0)
+    model = build_model(Architecture(network=network, num_classes=NUM_CLASSES))
+    model = model.to(dev, memory_format=CONV_MEMORY_FORMAT).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    inputs = torch.randn(batch_size, 3, 32, 32, device=dev)
+    targets = F.one_hot(torch.arange(batch_size, device=dev) % NUM_CLASSES,
+                        NUM_CLASSES).float()
+    images = torch.randint(0, 256, (4 * batch_size, 3, 32, 32), dtype=torch.uint8, device=dev)
+
+    def timed(run, count: int) -> float:
+        run()  # warm-up (allocator, cuDNN autotuning)
+        _sync(dev)
+        start = time.perf_counter()
+        for _ in range(count):
+            run()
+        _sync(dev)
+        return time.perf_counter() - start
+
+    train_s = timed(lambda: sgd_step(model, optimizer, inputs, targets, dev), steps)
+    infer_s = timed(lambda: predict_logits(model, images, dev), max(1, steps // 4))
+    model.train()
+    return steps * batch_size / train_s, max(1, steps // 4) * len(images) / infer_s
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def probe(networks: list[str], device: str = "auto", batch_size: int = 512, steps: int = 5,
+          jobs: int = 1, threads: int | None = None) -> dict:
+    """Images/s of training steps and of inference per network on ``device``: with ``jobs``
+    processes sharing the device at once, their sum (what the device sustains)."""
+    rates: dict = {"device": str(resolve_device(device)), "jobs": jobs,
+                   "batch_size": batch_size, "train": {}, "infer": {}}
+    context = multiprocessing.get_context("spawn")
+    for network in networks:
+        arguments = [(network, device, batch_size, steps, threads)] * jobs
+        if jobs == 1:
+            results = [_probe_one(*arguments[0])]
+        else:
+            with context.Pool(jobs) as pool:
+                results = pool.starmap(_probe_one, arguments)
+        rates["train"][network] = round(sum(r[0] for r in results), 1)
+        rates["infer"][network] = round(sum(r[1] for r in results), 1)
+    return rates
+
+
+def summarise(loads: list[JobLoad], rates: dict) -> list[dict]:
+    """One row per rule (jobs, images trained/scored/attacked, hours), then the total."""
+    rows: dict[str, dict] = defaultdict(lambda: dict.fromkeys(
+        ("jobs", "train_images", "scored_images", "attacked_images", "hours"), 0))
+    for load in loads:
+        row = rows[load.rule]
+        row["jobs"] += 1
+        row["train_images"] += load.train_images
+        row["scored_images"] += load.scored_images
+        row["attacked_images"] += load.attacked_images
+        row["hours"] += load.hours(rates)
+    table = [{"rule": rule, **row} for rule, row in sorted(rows.items())]
+    total = {key: sum(row[key] for row in table) for key in table[0] if key != "rule"}
+    return table + [{"rule": "total", **total}]
+
+
+def format_plan(table: list[dict], rates: dict, targets: list[str]) -> str:
+    """The plan as a fixed-width text table (rules that train or score no network folded
+    into one line)."""
+    lines = [f"plan for {' '.join(targets)}; rates on {rates['device']} "
+             f"({rates['jobs']} job(s) at once, batch {rates['batch_size']}), images/s:"]
+    for network in sorted(rates["train"]):
+        lines.append(f"  {network}: train {rates['train'][network]:.0f}, "
+                     f"infer {rates['infer'][network]:.0f}")
+    header = (f"{'rule':20s} {'jobs':>5s} {'trained':>14s} {'scored':>14s} "
+              f"{'attacked':>11s} {'hours':>9s}")
+    lines += ["", header, "-" * len(header)]
+    untimed = [row for row in table[:-1] if not (row["train_images"] or row["scored_images"])]
+    for row in table:
+        if row in untimed:
+            continue
+        if row["rule"] == "total":
+            lines.append("-" * len(header))
+        lines.append(f"{row['rule']:20s} {row['jobs']:5d} {row['train_images']:14,d} "
+                     f"{row['scored_images']:14,d} {row['attacked_images']:11,d} "
+                     f"{row['hours']:9.2f}")
+    lines.append(f"the total includes {sum(row['jobs'] for row in untimed)} jobs that train "
+                 f"or score no network, not timed ({', '.join(row['rule'] for row in untimed)})")
+    lines.append("students count their budget; each run sees up to one epoch more")
+    return "\n".join(lines)
+
+
+def estimate(targets: list[str], config_args: list[str], rates_path: str | None = None,
+             device: str | None = None, forceall: bool = False, workdir: str | Path = ".",
+             steps: int = 5) -> tuple[list[dict], dict]:
+    """The per-rule plan of ``targets`` and the rates it used (probed unless given)."""
+    jobs, config = snakemake_jobs(targets, config_args, workdir, forceall)
+    loads = [job_load(rule, wildcards, params, config) for rule, wildcards, params in jobs]
+    if not loads:
+        raise ValueError(f"nothing to do for {' '.join(targets)} (all outputs are up to date; "
+                         "use --all to count every job)")
+    if rates_path:
+        rates = json.loads(Path(rates_path).read_text())
+    else:
+        networks = sorted({load.network for load in loads if load.network})
+        rates = probe(networks, device or config["device"], preset(config)["batch_size"],
+                      steps=steps)
+    missing = {load.network for load in loads if load.network} - set(rates["train"])
+    if missing:
+        raise ValueError(f"no rates for {', '.join(sorted(missing))} in {rates_path}")
+    return summarise(loads, rates), rates
+
