@@ -97,7 +97,7 @@ PARAMS: dict[str, tuple] = {
     "jpeg_compression": (80, 65, 58, 50, 40),
 }
 
-MUD_COLOUR = np.array([63, 42, 20]) / 255.0
+MUD_COLOUR = (np.array([63, 42, 20]) / 255.0).astype(np.float32)
 FROST_FILES = ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg")
 
 
@@ -127,15 +127,20 @@ def _speckle_noise(x, sigma, rng):
 
 
 def _disk_kernel(radius: float, alias_blur: float) -> np.ndarray:
-    """Anti-aliased disk of the official ``disk()`` (17x17 grid, 3x3 Gaussian), trimmed."""
+    """The official float32 ``disk()``: 17x17 disk, 3x3 ``cv2.GaussianBlur``, trimmed to support.
+
+    OpenCV blurs float32 separably (rows, then columns) with float32 taps, as
+    ``centre * k1 + (left + right) * k0``; this float32 rounding is reproduced exactly.
+    """
     grid = np.arange(-8, 9)
     xx, yy = np.meshgrid(grid, grid)
-    disk = (xx**2 + yy**2 <= radius**2).astype(np.float64)
+    disk = (xx**2 + yy**2 <= radius**2).astype(np.float32)
     disk /= disk.sum()
     taps = np.exp(-(np.arange(-1, 2) ** 2) / (2 * alias_blur**2))
-    taps /= taps.sum()
-    for axis in (0, 1):
-        disk = ndimage.correlate1d(disk, taps, axis=axis, mode="mirror")  # cv2 reflect-101
+    side, centre = (taps / taps.sum()).astype(np.float32)[:2]
+    padded = np.pad(disk, 1, mode="reflect")  # cv2 reflect-101
+    rows = padded[:, 1:-1] * centre + (padded[:, :-2] + padded[:, 2:]) * side
+    disk = rows[1:-1] * centre + (rows[:-2] + rows[2:]) * side
     support = np.flatnonzero(disk.any(axis=0))
     return disk[support[0] : support[-1] + 1, support[0] : support[-1] + 1]
 
@@ -251,7 +256,7 @@ def _spatter(x, params, rng):
     mask = gaussian_blur((liquid > threshold).astype(np.float32), intensity)
     mask[mask < 0.8] = 0
     mask = mask[..., None]
-    return np.clip(x * (1 - mask) + mask * MUD_COLOUR, 0, 1) * 255
+    return np.clip(x * (1 - mask) + MUD_COLOUR * mask, 0, 1) * 255
 
 
 # --------------------------------------------------------------------------- digital

@@ -14,7 +14,7 @@ from PIL import Image
 from scipy import ndimage
 
 GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114])  # ITU-R 601, as cv2.COLOR_RGB2GRAY
-WATER_COLOUR = np.array([175, 238, 238]) / 255.0  # pale turquoise (spatter)
+WATER_COLOUR = (np.array([175, 238, 238]) / 255.0).astype(np.float32)  # pale turquoise (spatter)
 
 
 def _spatial(value: float, ndim: int) -> tuple[float, ...]:
@@ -36,7 +36,8 @@ def motion_blur(images: np.ndarray, radius: float, sigma: float, angles: np.ndar
 
     One-sided Gaussian line kernel: weight exp(-i^2 / 2 sigma^2) for i = 0 .. 2*ceil(radius),
     taken at offset (ceil(i cos a - 0.5), ceil(i sin a - 0.5)) (x right, y down), with edge
-    replication; the result is rounded as ImageMagick's 8-bit output is.
+    replication. As ImageMagick 6.9.11-60 Q16 does, the sum runs on 16-bit quanta (257 v),
+    is rounded to a quantum, and the 8-bit output is floor(quantum / 257).
     """
     width = 2 * math.ceil(radius) + 1
     steps = np.arange(width)
@@ -53,8 +54,8 @@ def motion_blur(images: np.ndarray, radius: float, sigma: float, angles: np.ndar
     for step in range(width):
         src_rows = np.clip(rows + row_offsets[:, step, None, None], 0, height - 1)
         src_cols = np.clip(cols + col_offsets[:, step, None, None], 0, wid - 1)
-        out += weights[step] * images[batch, src_rows, src_cols]
-    return np.rint(out)
+        out += weights[step] * (257.0 * images[batch, src_rows, src_cols])
+    return np.floor(np.floor(out + 0.5) / 257)
 
 
 def clipped_zoom(images: np.ndarray, factor: float) -> np.ndarray:
@@ -205,8 +206,8 @@ def _correlate_reflect101(images: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 
 def box_blur3(images: np.ndarray) -> np.ndarray:
-    """``cv2.blur(x, (3, 3))`` in floating point."""
-    return _correlate_reflect101(images.astype(np.float64), np.full((3, 3), 1 / 9))
+    """``cv2.blur(x, (3, 3))`` before its output cast: the exact 3x3 sum in float64 times 1/9."""
+    return _correlate_reflect101(images.astype(np.float64), np.ones((3, 3))) * (1 / 9)
 
 
 def canny(images: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -243,13 +244,15 @@ def canny(images: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 def chamfer_distance(features: np.ndarray) -> np.ndarray:
-    """``cv2.distanceTransform(DIST_L2, 5)``: 5x5 chamfer distance to the nearest True pixel."""
-    a, b, c = 1.0, 1.4, 2.1969
+    """``cv2.distanceTransform(DIST_L2, 5)``: 5x5 chamfer distance to the nearest True pixel.
+
+    float32 like OpenCV 4.8: every candidate is float32(neighbour + cost), scanned pixel by
+    pixel within a row (forward pass from the top left, backward pass from the bottom right).
+    """
+    a, b, c = np.float32(1.0), np.float32(1.4), np.float32(2.1969)
     n, height, width = features.shape
-    dist = np.where(features, 0.0, np.inf)
-    padded = np.full((n, height + 4, width + 4), np.inf)
-    padded[:, 2:-2, 2:-2] = dist
-    cols = np.arange(width, dtype=np.float64)
+    padded = np.full((n, height + 4, width + 4), np.inf, dtype=np.float32)
+    padded[:, 2:-2, 2:-2] = np.where(features, 0.0, np.inf)
     neighbours = ((1, -1, b), (1, 0, a), (1, 1, b), (1, -2, c), (1, 2, c), (2, -1, c), (2, 1, c))
     for sign in (1, -1):  # forward pass (from above/left), then backward (from below/right)
         order = range(height) if sign == 1 else range(height - 1, -1, -1)
@@ -259,12 +262,9 @@ def chamfer_distance(features: np.ndarray) -> np.ndarray:
             for dr, dc, cost in neighbours:
                 shifted = padded[:, r - sign * dr, 2 + sign * dc : 2 + sign * dc + width]
                 best = np.minimum(best, shifted + cost)
-            # in-row chaining: d[j] = min_k d[k] + a * |j - k| over k before j in scan order
-            if sign == 1:
-                best = np.minimum.accumulate(best - a * cols, axis=1) + a * cols
-            else:
-                rev = best[:, ::-1]
-                best = (np.minimum.accumulate(rev - a * cols, axis=1) + a * cols)[:, ::-1]
+            columns = range(1, width) if sign == 1 else range(width - 2, -1, -1)
+            for col in columns:  # in-row chaining from the pixel just scanned
+                best[:, col] = np.minimum(best[:, col], best[:, col - sign] + a)
             padded[:, r, 2:-2] = best
     return padded[:, 2:-2, 2:-2]
 
@@ -291,13 +291,13 @@ _EMBOSS = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], dtype=np.float64)
 
 
 def water_drops(liquid: np.ndarray, intensity: float) -> np.ndarray:
-    """Spatter's water-drop mask (N, H, W) from a thresholded liquid layer in [0, 1]."""
+    """Spatter's float32 water-drop mask (N, H, W) from a thresholded liquid layer in [0, 1]."""
     liquid8 = (np.clip(liquid, 0, 1) * 255).astype(np.uint8)
-    dist = chamfer_distance(canny(liquid8, 50, 150))
-    dist = box_blur3(np.minimum(dist, 20)).astype(np.uint8)
+    dist = np.minimum(chamfer_distance(canny(liquid8, 50, 150)), np.float32(20))
+    dist = box_blur3(dist).astype(np.float32).astype(np.uint8)
     dist = equalize_hist(dist)
     dist = np.clip(np.rint(_correlate_reflect101(dist.astype(np.float64), _EMBOSS)), 0, 255)
-    dist = np.rint(box_blur3(dist))
-    mask = liquid8 * dist
+    mask = liquid8 * np.rint(box_blur3(dist)).astype(np.float32)
     peak = mask.max(axis=(1, 2), keepdims=True)
-    return np.divide(mask, peak, out=np.zeros_like(mask), where=peak > 0) * intensity
+    drops = np.divide(mask, peak, out=np.zeros_like(mask), where=peak > 0)
+    return drops * np.float32(intensity)
