@@ -22,6 +22,12 @@ count (each worker is one single-threaded process); ours runs with one torch thr
 CPU, or is driven by one host thread on CUDA. The last line reads
 ``augment_speedup=<x> step_speedup=<y>`` (the first of ``--networks``, ResNet-20 by
 default, on the device used; the step ratio is (b)/(a), without compilation).
+
+With ``--overhead`` it also measures, side by side, what a training job spends around
+the steps of one of the paper's teacher epochs (5,000 images = 10 steps of 512): saving
+the resumable state and scoring the 10,000 monitor images, as a share of the epoch's
+training time, before (both every epoch) and after (state every ``checkpoint_interval_s``,
+monitor on ``monitor_epochs`` of the 1,000 epochs).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import io
 import os
 import platform
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -43,7 +50,14 @@ from noisy.augment import TrainAugment
 from noisy.device import CONV_MEMORY_FORMAT, resolve_device
 from noisy.models import NETWORK_DEPTHS, Architecture, build_model
 from noisy.pil_augment import paper_train_transform
-from noisy.training import sgd_step, soft_cross_entropy
+from noisy.resume import save_state
+from noisy.training import (
+    TrainSettings,
+    monitor_scores,
+    monitored_epochs,
+    sgd_step,
+    soft_cross_entropy,
+)
 
 BATCH_SIZE = 512
 RANDAUGMENT = (2, 27.0)
@@ -273,6 +287,75 @@ def run(networks: list[str], batches: int, device: torch.device, workers: int,
     return augment_speedup, speedups[0]
 
 
+def _best_seconds(run: Callable[[], None], device: torch.device, repeats: int) -> float:
+    """Best wall time of ``repeats`` calls of ``run`` after one untimed warm-up call."""
+    run()
+    best = float("inf")
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        run()
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def epoch_overhead(network: str, images: np.ndarray, device: torch.device, repeats: int,
+                   monitor_images: int, epochs: int = 1000) -> dict[str, float]:
+    """Seconds of one training epoch over ``images``, one state save and one monitor pass,
+    and the overhead ratios (save + monitor) / epoch before and after (training defaults)."""
+    defaults = TrainSettings(budget_images=1)
+    device_images = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().to(device)
+    labels = torch.as_tensor(np.arange(len(images)) % NUM_CLASSES, device=device)
+    targets = F.one_hot(labels, NUM_CLASSES).float()
+    augment = TrainAugment(*RANDAUGMENT, padding=4)
+    generator = torch.Generator(device=device).manual_seed(0)
+    model, optimizer = fresh_model(network, device, CONV_MEMORY_FORMAT)
+
+    def train_epoch() -> None:
+        order = torch.randperm(len(images), generator=generator, device=device)
+        for batch in order.split(BATCH_SIZE):
+            inputs = augment(device_images[batch], generator)
+            sgd_step(model, optimizer, inputs, targets[batch], device)
+
+    monitor_x = device_images[torch.arange(monitor_images, device=device) % len(images)]
+    monitor_y = labels[torch.arange(monitor_images, device=device) % len(images)]
+    history = [dict.fromkeys(("epoch", "lr", "train_loss", "test_acc"), 0.0)] * 50
+    train_seconds = _best_seconds(train_epoch, device, repeats)  # also fills the momentum
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "rng": torch.get_rng_state(), "history": history}
+    with tempfile.TemporaryDirectory(dir=".") as folder:  # on the disk results/ would use
+        save_seconds = _best_seconds(lambda: save_state(f"{folder}/state.pt", state),
+                                     device, repeats)
+    monitor_seconds = _best_seconds(lambda: monitor_scores(model, monitor_x, monitor_y, device),
+                                    device, repeats)
+    monitored = len(monitored_epochs(epochs, defaults.monitor_epochs))
+    saves_per_epoch = min(1.0, train_seconds / defaults.checkpoint_interval_s)
+    return {
+        "train_s": train_seconds, "save_s": save_seconds, "monitor_s": monitor_seconds,
+        "before": (save_seconds + monitor_seconds) / train_seconds,
+        "after": (save_seconds * saves_per_epoch + monitor_seconds * monitored / epochs)
+        / train_seconds,
+        "monitored": monitored, "epochs": epochs, "interval_s": defaults.checkpoint_interval_s,
+    }
+
+
+def report_overhead(networks: list[str], device: torch.device, data: str | None,
+                    repeats: int, epoch_images: int, monitor_images: int) -> None:
+    """Print :func:`epoch_overhead` of each network."""
+    images, description = load_images(data, epoch_images, seed=1)
+    print(f"\nper-epoch overhead around the training steps (state save + monitoring), one "
+          f"teacher epoch of {epoch_images} images ({-(-epoch_images // BATCH_SIZE)} steps of "
+          f"{BATCH_SIZE}), monitor {monitor_images} images; {description}; best of {repeats}:")
+    for network in networks:
+        figures = epoch_overhead(network, images, device, repeats, monitor_images)
+        print(f"  {network}: epoch {figures['train_s']:.3f} s, state save {figures['save_s']:.3f}"
+              f" s, monitor {figures['monitor_s']:.3f} s")
+        print(f"    before (save + monitor every epoch)       {figures['before']:7.1%}")
+        print(f"    after  (save every {figures['interval_s']:g} s, monitor "
+              f"{figures['monitored']}/{figures['epochs']} epochs) {figures['after']:7.1%}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``python -m noisy.benchmark [--data PATH] [--networks ...] ...``."""
     parser = argparse.ArgumentParser(prog="python -m noisy.benchmark", description=__doc__,
@@ -290,12 +373,21 @@ def main(argv: list[str] | None = None) -> None:
                         help="timed epochs per path; the best counts (default: 2)")
     parser.add_argument("--compile", action="store_true",
                         help="also time our step under torch.compile (config compile: true)")
+    parser.add_argument("--overhead", action="store_true",
+                        help="also measure the per-epoch state-save and monitoring overhead")
+    parser.add_argument("--epoch-images", type=int, default=5000,
+                        help="images of the overhead's training epoch (default: 5,000)")
+    parser.add_argument("--monitor-images", type=int, default=10_000,
+                        help="monitor images of the overhead measurement (default: 10,000)")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     batches = args.batches or (96 if device.type == "cuda" else 2)
     workers = args.workers or available_cores()
     augment_speedup, step_speedup = run(args.networks, batches, device, workers, args.data,
                                        args.repeats, args.compile)
+    if args.overhead:
+        report_overhead(args.networks, device, args.data, args.repeats, args.epoch_images,
+                        args.monitor_images)
     print(f"augment_speedup={augment_speedup:.2f} step_speedup={step_speedup:.2f}")
 
 

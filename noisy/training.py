@@ -161,7 +161,9 @@ def _restore_rng_states(states: dict, device: torch.device,
         torch.cuda.set_rng_state(states["cuda"], device)
 
 
-def _evaluate(model, images: torch.Tensor, labels: torch.Tensor, device) -> tuple[float, float]:
+def monitor_scores(model, images: torch.Tensor, labels: torch.Tensor,
+                   device: torch.device) -> tuple[float, float]:
+    """Cross-entropy and top-1 accuracy (%) of ``model`` on the monitor images."""
     logits = predict_logits(model, images, device)
     loss = F.cross_entropy(logits, labels).item()
     accuracy = (logits.argmax(1) == labels).float().mean().item() * 100.0
@@ -350,7 +352,7 @@ def _monitor_row(model, current: _Epoch, epoch: int, size: int, test_x: torch.Te
     """The history row of a monitored epoch: its training sums and the monitor set's scores."""
     train_loss = current.loss_sum.item() / size  # waits for the epoch's last step
     train_acc = current.correct.item() / size * 100.0
-    test_loss, test_acc = _evaluate(model, test_x, test_y, device)
+    test_loss, test_acc = monitor_scores(model, test_x, test_y, device)
     return {
         "epoch": epoch,
         "lr": current.lr,

@@ -38,3 +38,15 @@ def test_benchmark_command_ends_with_the_speedup_line(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"augment_speedup=\d+\.\d\d step_speedup=\d+\.\d\d", lines[-1])
     assert any(line.strip().startswith("paper input + our step") for line in lines)
+
+
+def test_overhead_of_saving_and_monitoring_falls_with_the_new_cadence(capsys):
+    benchmark.main(["--networks", "resnet20", "--batches", "1", "--repeats", "1",
+                    "--workers", "1", "--device", "cpu", "--overhead", "--epoch-images", "64",
+                    "--monitor-images", "128"])
+    out = capsys.readouterr().out
+    before = re.search(r"before \(save \+ monitor every epoch\)\s+([\d.]+)%", out)
+    after = re.search(r"after  \(save every 60 s, monitor 50/1000 epochs\)\s+([\d.]+)%", out)
+    assert before and after, out
+    # monitoring 50 of 1,000 epochs and saving once a minute cut the overhead 20x or more
+    assert float(after.group(1)) <= float(before.group(1)) / 19
