@@ -146,35 +146,58 @@ def job_load(rule: str, wildcards: dict, params: dict, config: dict) -> JobLoad:
     return JobLoad(rule, None)
 
 
-def _probe_one(network: str, device: str, batch_size: int, steps: int,
-               threads: int | None) -> tuple[float, float]:
-    """Training and inference images/s of ``network`` in this process."""
+_barrier = None  # set in each probe process: the jobs time their steps together
+
+
+def _share_barrier(barrier) -> None:
+    global _barrier
+    _barrier = barrier
+
+
+def _probe_networks(networks: list[str], device: str, batch_size: int, steps: int,
+                    threads: int | None) -> dict[str, tuple[float, float]]:
+    """Training and inference images/s of each network in this process."""
     set_threads(threads)
     dev = resolve_device(device)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
+    return {network: _probe_network(network, dev, batch_size, steps) for network in networks}
+
+
+def _probe_network(network: str, device: torch.device, batch_size: int,
+                   steps: int) -> tuple[float, float]:
     torch.manual_seed(0)
     model = build_model(Architecture(network=network, num_classes=NUM_CLASSES))
-    model = model.to(dev, memory_format=CONV_MEMORY_FORMAT).train()
+    model = model.to(device, memory_format=CONV_MEMORY_FORMAT)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-    inputs = torch.randn(batch_size, 3, 32, 32, device=dev)
-    targets = F.one_hot(torch.arange(batch_size, device=dev) % NUM_CLASSES,
+    inputs = torch.randn(batch_size, 3, 32, 32, device=device)
+    targets = F.one_hot(torch.arange(batch_size, device=device) % NUM_CLASSES,
                         NUM_CLASSES).float()
-    images = torch.randint(0, 256, (4 * batch_size, 3, 32, 32), dtype=torch.uint8, device=dev)
+    images = torch.randint(0, 256, (4 * batch_size, 3, 32, 32), dtype=torch.uint8,
+                           device=device)
+    infer_calls = max(1, steps // 4)
 
-    def timed(run, count: int) -> float:
-        run()  # warm-up (allocator, cuDNN autotuning)
-        _sync(dev)
-        start = time.perf_counter()
-        for _ in range(count):
-            run()
-        _sync(dev)
-        return time.perf_counter() - start
+    def train_step() -> None:
+        model.train()
+        sgd_step(model, optimizer, inputs, targets, device)
 
-    train_s = timed(lambda: sgd_step(model, optimizer, inputs, targets, dev), steps)
-    infer_s = timed(lambda: predict_logits(model, images, dev), max(1, steps // 4))
-    model.train()
-    return steps * batch_size / train_s, max(1, steps // 4) * len(images) / infer_s
+    train_s = _timed(train_step, steps, device)
+    infer_s = _timed(lambda: predict_logits(model, images, device), infer_calls, device)
+    return steps * batch_size / train_s, infer_calls * len(images) / infer_s
+
+
+def _timed(run, count: int, device: torch.device) -> float:
+    """Seconds of ``count`` calls of ``run`` after one untimed warm-up call, started
+    together with the other probe processes."""
+    run()  # warm-up (allocator, cuDNN autotuning)
+    _sync(device)
+    if _barrier is not None:
+        _barrier.wait()
+    start = time.perf_counter()
+    for _ in range(count):
+        run()
+    _sync(device)
+    return time.perf_counter() - start
 
 
 def _sync(device: torch.device) -> None:
@@ -185,20 +208,19 @@ def _sync(device: torch.device) -> None:
 def probe(networks: list[str], device: str = "auto", batch_size: int = 512, steps: int = 5,
           jobs: int = 1, threads: int | None = None) -> dict:
     """Images/s of training steps and of inference per network on ``device``: with ``jobs``
-    processes sharing the device at once, their sum (what the device sustains)."""
-    rates: dict = {"device": str(resolve_device(device)), "jobs": jobs,
-                   "batch_size": batch_size, "train": {}, "infer": {}}
-    context = multiprocessing.get_context("spawn")
-    for network in networks:
-        arguments = [(network, device, batch_size, steps, threads)] * jobs
-        if jobs == 1:
-            results = [_probe_one(*arguments[0])]
-        else:
-            with context.Pool(jobs) as pool:
-                results = pool.starmap(_probe_one, arguments)
-        rates["train"][network] = round(sum(r[0] for r in results), 1)
-        rates["infer"][network] = round(sum(r[1] for r in results), 1)
-    return rates
+    processes sharing the device and timing together, their sum (what the device
+    sustains)."""
+    arguments = (networks, device, batch_size, steps, threads)
+    if jobs == 1:
+        results = [_probe_networks(*arguments)]
+    else:
+        context = multiprocessing.get_context("spawn")
+        barrier = context.Barrier(jobs)
+        with context.Pool(jobs, initializer=_share_barrier, initargs=(barrier,)) as pool:
+            results = pool.starmap(_probe_networks, [arguments] * jobs)
+    return {"device": str(resolve_device(device)), "jobs": jobs, "batch_size": batch_size,
+            "train": {n: round(sum(r[n][0] for r in results), 1) for n in networks},
+            "infer": {n: round(sum(r[n][1] for r in results), 1) for n in networks}}
 
 
 def summarise(loads: list[JobLoad], rates: dict) -> list[dict]:
