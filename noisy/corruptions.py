@@ -25,11 +25,13 @@ from noisy.atomic import atomic_path, save_npy
 from noisy.image_filters import (
     GRAY_WEIGHTS,
     WATER_COLOUR,
+    affine_from_points,
     clipped_zoom,
     gaussian_blur,
     motion_blur,
     plasma_fractal,
     shift_hsv,
+    warp_affine,
     water_drops,
 )
 
@@ -159,8 +161,9 @@ def _glass_blur(x, params, rng):
     for _ in range(iterations):
         # The official per-pixel "swap" is really a copy from (h+dy, w+dx), dx, dy in [-d, d);
         # its descending scan only ever reads untouched pixels, so one gather is exact.
-        dy = rng.integers(-delta, delta, (n, inner.size, inner.size))
-        dx = rng.integers(-delta, delta, (n, inner.size, inner.size))
+        # Draws as the official loop makes them: (dx, dy) per pixel, rows and columns descending.
+        shifts = rng.integers(-delta, delta, (n, inner.size, inner.size, 2))[:, ::-1, ::-1]
+        dx, dy = shifts[..., 0], shifts[..., 1]
         rows = inner[None, :, None] + dy
         cols = inner[None, None, :] + dx
         pixels[:, inner[0] :, inner[0] :] = pixels[batch, rows, cols]
@@ -283,15 +286,9 @@ def _elastic_transform(x, params, rng):
         np.arange(n), np.arange(32), np.arange(32), np.arange(3), indexing="ij"
     )
     # Random affine (cv2.getAffineTransform + warpAffine, reflect-101): points are (x, y).
-    source_points = np.array([[26.0, 26.0], [26.0, 6.0], [6.0, 6.0]])
-    moved = source_points + rng.uniform(-shift, shift, (n, 3, 2)).astype(np.float32)
-    solved = np.linalg.solve(np.c_[source_points, np.ones(3)][None], moved)  # (n, 3, 2)
-    linear = np.transpose(solved[:, :2, :], (0, 2, 1))  # dst = linear @ src + offset
-    offset = solved[:, 2, :]
-    inverse = np.linalg.inv(linear)
-    dst = np.stack([cols, rows], axis=-1).astype(np.float64) - offset[:, None, None, None, :]
-    src = np.einsum("nij,nhwcj->nhwci", inverse, dst)
-    x = ndimage.map_coordinates(x, [batch, src[..., 1], src[..., 0], chans], order=1, mode="mirror")
+    source_points = np.array([[26, 26], [26, 6], [6, 6]], dtype=np.float32)
+    moved = source_points + rng.uniform(-shift, shift, (n, 3, 2)).astype(np.float32)  # float32
+    x = warp_affine(x, affine_from_points(source_points, moved))
     # Elastic displacement: smoothed uniform noise times alpha, reflect sampling.
     dx = gaussian_blur(rng.uniform(-1, 1, (n, 32, 32)), sigma, 3, "reflect") * alpha
     dy = gaussian_blur(rng.uniform(-1, 1, (n, 32, 32)), sigma, 3, "reflect") * alpha

@@ -177,24 +177,121 @@ def pil_affine(
     return np.asarray(out)
 
 
-def warp_perspective(images: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """``cv2.warpPerspective`` of uint8 (N, H, W, C) images: bilinear, black border, rounded."""
-    n, height, width, channels = images.shape
-    rows, cols = np.mgrid[0:height, 0:width].astype(np.float64)
-    src = np.linalg.inv(matrix) @ np.stack([cols.ravel(), rows.ravel(), np.ones(rows.size)])
-    src_cols = (src[0] / src[2]).reshape(height, width)
-    src_rows = (src[1] / src[2]).reshape(height, width)
-    shape = (n, height, width, channels)
-    coords = [
-        np.broadcast_to(np.arange(n)[:, None, None, None], shape),
-        np.broadcast_to(src_rows[None, :, :, None], shape),
-        np.broadcast_to(src_cols[None, :, :, None], shape),
-        np.broadcast_to(np.arange(channels), shape),
-    ]
-    out = ndimage.map_coordinates(
-        images.astype(np.float64), coords, order=1, mode="grid-constant", cval=0.0
+def affine_from_points(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """``cv2.getAffineTransform`` for one set of 3 source points and (N, 3, 2) destinations.
+
+    Solves OpenCV's 6x6 system with its LU (partial pivoting, row operations in float64),
+    so the (N, 2, 3) matrices agree with OpenCV's to the last bit.
+    """
+    dst = np.asarray(dst, dtype=np.float64)
+    a = np.zeros((6, 6))
+    for i, (x, y) in enumerate(np.asarray(src, dtype=np.float64)):
+        a[2 * i, :3] = a[2 * i + 1, 3:] = (x, y, 1.0)
+    b = dst.reshape(len(dst), 6).copy()  # (x0, y0, x1, y1, x2, y2) per image
+    for i in range(6):
+        pivot = i
+        for j in range(i + 1, 6):  # the first strictly larger magnitude wins, as in OpenCV
+            if abs(a[j, i]) > abs(a[pivot, i]):
+                pivot = j
+        a[[i, pivot], i:] = a[[pivot, i], i:]
+        b[:, [i, pivot]] = b[:, [pivot, i]]
+        d = -1 / a[i, i]
+        for j in range(i + 1, 6):
+            alpha = a[j, i] * d
+            a[j, i + 1 :] += alpha * a[i, i + 1 :]
+            b[:, j] += alpha * b[:, i]
+    for i in range(5, -1, -1):
+        total = b[:, i].copy()
+        for k in range(i + 1, 6):
+            total -= a[i, k] * b[:, k]
+        b[:, i] = total / a[i, i]
+    return b.reshape(len(dst), 2, 3)
+
+
+def _reflect101(index: np.ndarray, size: int) -> np.ndarray:
+    """OpenCV's BORDER_REFLECT_101 index for any integer position."""
+    index = np.abs(index) % (2 * size - 2)
+    return np.where(index < size, index, 2 * size - 2 - index)
+
+
+def warp_affine(images: np.ndarray, matrices: np.ndarray) -> np.ndarray:
+    """``cv2.warpAffine`` (bilinear, BORDER_REFLECT_101) of float32 (N, H, W, C) images.
+
+    ``matrices`` (N, 2, 3) map source to destination (x, y). As OpenCV: the inverse map is
+    evaluated in 1/1024 pixel fixed point, rounded to 1/32 pixel, and the four taps are
+    weighted in float32.
+    """
+    n, height, width, _ = images.shape
+    (a, b, tx), (d, e, ty) = np.moveaxis(np.asarray(matrices, dtype=np.float64), (1, 2), (0, 1))
+    det = a * e - b * d
+    det = np.divide(1.0, det, out=np.zeros_like(det), where=det != 0)
+    inv_a, inv_b, inv_d, inv_e = e * det, b * -det, d * -det, a * det
+    inv_tx = -inv_a * tx - inv_b * ty
+    inv_ty = -inv_d * tx - inv_e * ty
+    cols = np.arange(width, dtype=np.float64)
+    rows = np.arange(height, dtype=np.float64)
+    fixed = []
+    for lin_x, lin_y, shift in ((inv_a, inv_b, inv_tx), (inv_d, inv_e, inv_ty)):
+        start = np.rint((lin_y[:, None] * rows + shift[:, None]) * 1024).astype(np.int64) + 16
+        step = np.rint(lin_x[:, None] * cols * 1024).astype(np.int64)
+        fixed.append((start[:, :, None] + step[:, None, :]) >> 5)  # (N, H, W) in 1/32 pixel
+    batch = np.arange(n)[:, None, None]
+    fractions = [(f & 31).astype(np.float32) * np.float32(1 / 32) for f in fixed]
+    taps = []
+    for dy in (0, 1):
+        for dx in (0, 1):
+            wy = fractions[1] if dy else 1 - fractions[1]
+            wx = fractions[0] if dx else 1 - fractions[0]
+            r = _reflect101((fixed[1] >> 5) + dy, height)
+            c = _reflect101((fixed[0] >> 5) + dx, width)
+            taps.append(images[batch, r, c] * (wy * wx)[..., None])
+    return ((taps[0] + taps[1]) + taps[2]) + taps[3]
+
+
+def invert3(matrix: np.ndarray) -> np.ndarray:
+    """``cv2.invert`` of a 3x3 matrix (its closed-form cofactor path, in float64)."""
+    m = np.asarray(matrix, dtype=np.float64)
+    det = (
+        m[0, 0] * (m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1])
+        - m[0, 1] * (m[1, 0] * m[2, 2] - m[1, 2] * m[2, 0])
+        + m[0, 2] * (m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0])
     )
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    scale = 1.0 / det
+
+    def cofactor(i: int, j: int) -> float:
+        r1, r2, c1, c2 = (j + 1) % 3, (j + 2) % 3, (i + 1) % 3, (i + 2) % 3
+        return (m[r1, c1] * m[r2, c2] - m[r1, c2] * m[r2, c1]) * scale
+
+    return np.array([[cofactor(i, j) for j in range(3)] for i in range(3)])
+
+
+def warp_perspective(images: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``cv2.warpPerspective`` of uint8 (N, H, W, C) images: bilinear, black border.
+
+    As OpenCV: source positions are rounded to 1/32 pixel, the four taps weighted in 15-bit
+    fixed point (taps outside the image count as 0) and the sum rounded to uint8.
+    """
+    n, height, width, channels = images.shape
+    inv = invert3(matrix)
+    rows = np.arange(height, dtype=np.float64)[:, None]
+    cols = np.arange(width, dtype=np.float64)[None, :]
+    weight = inv[2, 1] * rows + inv[2, 2] + inv[2, 0] * cols
+    weight = np.divide(32.0, weight, out=np.zeros_like(weight), where=weight != 0)
+    fixed = []
+    for r in (0, 1):
+        pos = (inv[r, 1] * rows + inv[r, 2] + inv[r, 0] * cols) * weight
+        fixed.append(np.rint(np.clip(pos, -(2**31), 2**31 - 1)).astype(np.int64))
+    src_cols, src_rows = fixed[0] >> 5, fixed[1] >> 5
+    frac_x, frac_y = fixed[0] & 31, fixed[1] & 31
+    padded = np.zeros((n, height + 2, width + 2, channels), dtype=np.int64)
+    padded[:, 1:-1, 1:-1] = images
+    total = np.full(images.shape, 1 << 14, dtype=np.int64)
+    for dy, wy in ((0, 32 - frac_y), (1, frac_y)):
+        for dx, wx in ((0, 32 - frac_x), (1, frac_x)):
+            r = np.clip(src_rows + dy, -1, height) + 1  # outside -> a zero pad pixel
+            c = np.clip(src_cols + dx, -1, width) + 1
+            total += padded[:, r, c] * (wy * wx * 32)[None, :, :, None]
+    return np.clip(total >> 15, 0, 255).astype(np.uint8)
 
 
 # --------------------------------------------------------------------------- spatter (water)

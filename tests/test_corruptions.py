@@ -207,14 +207,9 @@ def test_make_cifar10_p(tmp_path):
 # ------------------------------------------------- Hendrycks' reference code (fixtures)
 
 REFERENCE_IMAGES = synthetic_images(2, seed=0)
-# Draws not consumed in the reference's order (skimage's own generator; per-pixel glass shuffle).
-NOT_IN_FIXTURE = ("impulse_noise", "glass_blur")
 # The reference casts a water layer above 1 to uint8 with wrap-around; we clip (see
-# docs/robustness_generation.md): on such images a few drops are shaded differently.
-WRAPPED_SPATTER_MAX_FRACTION = 0.05
-# cv2.warpAffine / warpPerspective interpolate at 1/32-pixel positions; we interpolate exactly.
-ELASTIC_MAX_DIFFERENCE = 3
-TILT_MAX_DIFFERENCE = 6
+# docs/robustness_generation.md): on such images some drops are shaded differently.
+WRAPPED_SPATTER_MAX_FRACTION = 0.25
 
 
 def _reference_corruption(name: str, severity: int, index: int) -> np.ndarray:
@@ -222,7 +217,7 @@ def _reference_corruption(name: str, severity: int, index: int) -> np.ndarray:
     return corrupt(REFERENCE_IMAGES[index : index + 1], name, severity, rng)[0]
 
 
-@pytest.mark.parametrize("name", [n for n in CORRUPTIONS if n not in NOT_IN_FIXTURE])
+@pytest.mark.parametrize("name", CORRUPTIONS)
 def test_corruptions_match_hendrycks_reference(name):
     if name == "frost":
         try:
@@ -236,9 +231,6 @@ def test_corruptions_match_hendrycks_reference(name):
             if name == "spatter" and HENDRYCKS_C["spatter_wraps"][severity - 1, index]:
                 differing = (ours != expected[index]).mean()
                 assert differing <= WRAPPED_SPATTER_MAX_FRACTION, (severity, index, differing)
-            elif name == "elastic_transform":
-                difference = np.abs(ours.astype(int) - expected[index]).max()
-                assert difference <= ELASTIC_MAX_DIFFERENCE, (severity, index, difference)
             else:
                 np.testing.assert_array_equal(ours, expected[index], err_msg=f"severity {severity}")
 
@@ -256,10 +248,18 @@ def test_defocus_blur_keeps_a_flat_image():
 
 @pytest.mark.parametrize("name", [n for n in PERTURBATIONS if n in HENDRYCKS_P.files])
 def test_perturbations_match_hendrycks_reference(name):
-    expected = HENDRYCKS_P[name][0]
     rng = np.random.default_rng([100 + PERTURBATIONS.index(name), 0])
     ours = perturb(REFERENCE_IMAGES[:1], name, rng)[0]
-    if name == "tilt":
-        assert np.abs(ours.astype(int) - expected).max() <= TILT_MAX_DIFFERENCE
-    else:
-        np.testing.assert_array_equal(ours, expected)
+    np.testing.assert_array_equal(ours, HENDRYCKS_P[name][0])
+
+
+def test_spatter_sequence_keeps_the_image_where_the_reference_turns_black():
+    # Once no drop is left, the reference divides by a zero maximum: NaN, cast to black frames.
+    expected = HENDRYCKS_P["spatter_black"]
+    rng = np.random.default_rng(HENDRYCKS_P["spatter_black_seed"])
+    ours = perturb(REFERENCE_IMAGES[:1], "spatter", rng)[0]
+    black = expected.reshape(len(expected), -1).max(axis=1) == 0
+    assert black.any() and not black.all()
+    np.testing.assert_array_equal(ours[~black], expected[~black])
+    clean = np.broadcast_to(REFERENCE_IMAGES[0], ours[black].shape)
+    np.testing.assert_array_equal(ours[black], clean)
