@@ -376,8 +376,9 @@ def equalize_hist(images: np.ndarray) -> np.ndarray:
     first = np.argmax(hist > 0, axis=1)
     first_count = hist[np.arange(n), first]
     cumulative = np.cumsum(hist, axis=1) - first_count[:, None]
-    scale = 255.0 / np.maximum(total - first_count, 1)
-    lut = np.clip(np.rint(cumulative * scale[:, None]), 0, 255)
+    # float32 scale and product, rounded half to even, as OpenCV
+    scale = np.float32(255) / np.maximum(total - first_count, 1).astype(np.float32)
+    lut = np.clip(np.rint(cumulative.astype(np.float32) * scale[:, None]), 0, 255)
     lut[np.arange(256)[None, :] <= first[:, None]] = 0
     constant = first_count == total
     lut[constant] = first[constant, None]

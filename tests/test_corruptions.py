@@ -91,7 +91,10 @@ def mean_abs_difference(name: str, severity: int, images: np.ndarray) -> float:
 # severity 5 only +-0.96 px plus a small local displacement field (alpha 3.2, sigma 0.96),
 # so severity 1 moves pixels further. Its true relation: every severity changes the image,
 # and severity 5 has more local (non-affine) distortion, tested separately below.
-NOT_MONOTONE = {"elastic_transform"}
+# saturate: severities 1-2 scale saturation by 0.3 and 0.1, severity 5 by 2.5 (+0.2) with
+# clipping, so on strongly coloured images (the synthetic ones) severity 1 changes more;
+# its direction is tested in test_saturate_parameters.
+NOT_MONOTONE = {"elastic_transform", "saturate"}
 
 
 @pytest.mark.parametrize("name", CORRUPTIONS)
@@ -263,3 +266,10 @@ def test_spatter_sequence_keeps_the_image_where_the_reference_turns_black():
     np.testing.assert_array_equal(ours[~black], expected[~black])
     clean = np.broadcast_to(REFERENCE_IMAGES[0], ours[black].shape)
     np.testing.assert_array_equal(ours[black], clean)
+
+
+def test_spatter_equalisation_rounds_like_opencv():
+    # cv2.equalizeHist scales in float32: here one level lands on the other side of .5.
+    rng = np.random.default_rng(HENDRYCKS_C["spatter_equalize_seed"])
+    ours = corrupt(REFERENCE_IMAGES[:1], "spatter", 1, rng)[0]
+    np.testing.assert_array_equal(ours, HENDRYCKS_C["spatter_equalize"])
