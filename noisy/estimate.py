@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import queue as queue_module
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -146,12 +147,14 @@ def job_load(rule: str, wildcards: dict, params: dict, config: dict) -> JobLoad:
     return JobLoad(rule, None)
 
 
-_barrier = None  # set in each probe process: the jobs time their steps together
-
-
-def _share_barrier(barrier) -> None:
+def _probe_job(barrier, results, arguments: tuple) -> None:
+    """One of several probe processes: time together with the others, report the rates."""
     global _barrier
     _barrier = barrier
+    results.put(_probe_networks(*arguments))
+
+
+_barrier = None  # in each of several probe processes: they time their steps together
 
 
 def _probe_networks(networks: list[str], device: str, batch_size: int, steps: int,
@@ -192,7 +195,7 @@ def _timed(run, count: int, device: torch.device) -> float:
     run()  # warm-up (allocator, cuDNN autotuning)
     _sync(device)
     if _barrier is not None:
-        _barrier.wait()
+        _barrier.wait(timeout=600)  # a job that died breaks the barrier, never hangs it
     start = time.perf_counter()
     for _ in range(count):
         run()
@@ -215,12 +218,32 @@ def probe(networks: list[str], device: str = "auto", batch_size: int = 512, step
         results = [_probe_networks(*arguments)]
     else:
         context = multiprocessing.get_context("spawn")
-        barrier = context.Barrier(jobs)
-        with context.Pool(jobs, initializer=_share_barrier, initargs=(barrier,)) as pool:
-            results = pool.starmap(_probe_networks, [arguments] * jobs)
+        barrier, queue = context.Barrier(jobs), context.Queue()
+        processes = [context.Process(target=_probe_job, args=(barrier, queue, arguments))
+                     for _ in range(jobs)]
+        for process in processes:
+            process.start()
+        results = _collect(queue, processes)
     return {"device": str(resolve_device(device)), "jobs": jobs, "batch_size": batch_size,
             "train": {n: round(sum(r[n][0] for r in results), 1) for n in networks},
             "infer": {n: round(sum(r[n][1] for r in results), 1) for n in networks}}
+
+
+def _collect(queue, processes: list) -> list:
+    """One result per process; a RuntimeError as soon as one of them failed."""
+    results = []
+    while len(results) < len(processes):
+        try:
+            results.append(queue.get(timeout=1))
+        except queue_module.Empty:
+            failed = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+            if failed:
+                for process in processes:
+                    process.terminate()
+                raise RuntimeError(f"a throughput probe job failed (exit {failed[0]})") from None
+    for process in processes:
+        process.join()
+    return results
 
 
 def summarise(loads: list[JobLoad], rates: dict) -> list[dict]:
