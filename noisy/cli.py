@@ -30,7 +30,8 @@ def _train_supervised(args) -> None:
     from noisy.supervised import train_supervised
 
     train_supervised(args.data, args.split, json.loads(args.settings), args.state,
-                     args.model, args.history, threads=args.threads)
+                     args.model, args.history, threads=args.threads,
+                     checkpoint_interval_s=args.checkpoint_interval_s)
 
 
 def _evaluate(args) -> None:
@@ -84,7 +85,8 @@ def _train_student(args) -> None:
     from noisy.student import train_student
 
     train_student(args.data, args.trainset, json.loads(args.settings), args.state,
-                  args.model, args.history, threads=args.threads)
+                  args.model, args.history, threads=args.threads,
+                  checkpoint_interval_s=args.checkpoint_interval_s)
 
 
 def _table(args) -> None:
@@ -119,6 +121,8 @@ def _training_arguments(sub: argparse.ArgumentParser, settings_help: str) -> Non
     sub.add_argument("--model", required=True)
     sub.add_argument("--history", required=True)
     sub.add_argument("--threads", type=int, default=None)
+    sub.add_argument("--checkpoint-interval-s", type=float, default=60.0,
+                     help="save the resumable state every this many seconds (0 = every step)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -134,7 +134,6 @@ def train_settings(config: dict, budget: int, seed: int, noise: dict,
         "monitor_epochs": config["monitor_epochs"],
         "device": config["device"],
         "compile": config["compile"],
-        "checkpoint_interval_s": config["checkpoint_interval_s"],
     }
 
 

@@ -10,13 +10,15 @@ from noisy.training import TrainSettings, train
 
 
 def train_student(data_path: str, trainset_path: str, settings: dict, state_path: str,
-                  model_path: str, history_path: str, threads: int | None = None) -> dict:
+                  model_path: str, history_path: str, threads: int | None = None,
+                  checkpoint_interval_s: float = 60.0) -> dict:
     """Train the student network with model noise, input noise and optional mixup."""
     dataset = load(data_path)
     trainset = TrainingSet.load(trainset_path)
     monitor = monitor_indices(dataset.test_labels.shape[0], settings["monitor_test_size"])
     arch = Architecture(num_classes=len(dataset.classes), **settings["arch"])
-    train_settings = TrainSettings(**settings["train"], threads=threads)
+    train_settings = TrainSettings(**settings["train"], threads=threads,
+                                   checkpoint_interval_s=checkpoint_interval_s)
     labeled = len(set(trainset.indices[trainset.is_labeled].tolist()))
     metadata = {
         "role": "student",

@@ -24,7 +24,8 @@ def monitor_indices(test_size: int, monitor_size: int, seed: int = 0) -> np.ndar
 
 
 def train_supervised(data_path: str, split_path: str, settings: dict, state_path: str,
-                     model_path: str, history_path: str, threads: int | None = None) -> dict:
+                     model_path: str, history_path: str, threads: int | None = None,
+                     checkpoint_interval_s: float = 60.0) -> dict:
     """Train the configured network on the split's labeled images with their true labels."""
     dataset = load(data_path)
     split = load_split(split_path)
@@ -32,7 +33,8 @@ def train_supervised(data_path: str, split_path: str, settings: dict, state_path
     num_classes = len(dataset.classes)
     monitor = monitor_indices(dataset.test_labels.shape[0], settings["monitor_test_size"])
     arch = Architecture(num_classes=num_classes, **settings["arch"])
-    train_settings = TrainSettings(**settings["train"], threads=threads)
+    train_settings = TrainSettings(**settings["train"], threads=threads,
+                                   checkpoint_interval_s=checkpoint_interval_s)
     metadata = {
         "role": "supervised",
         "labeled": int(labeled.shape[0]),

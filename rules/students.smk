@@ -25,5 +25,6 @@ rule train_student:
     shell:
         "python -m noisy train-student --data {input.data} --trainset {input.trainset}"
         " --settings {params.settings:q} --state {params.state} --threads {threads}"
+        " --checkpoint-interval-s {config[checkpoint_interval_s]}"
         " --model {output.model} --history {output.history} > {log} 2>&1"
 

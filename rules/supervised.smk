@@ -23,5 +23,6 @@ rule train_supervised:
     shell:
         "python -m noisy train-supervised --data {input.data} --split {input.split}"
         " --settings {params.settings:q} --state {params.state} --threads {threads}"
+        " --checkpoint-interval-s {config[checkpoint_interval_s]}"
         " --model {output.model} --history {output.history} > {log} 2>&1"
 
