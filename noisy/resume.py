@@ -124,5 +124,5 @@ def stop_on_sigterm() -> Iterator[StopRequest]:
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield request
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    finally:  # None: a handler installed outside Python; the default is the closest
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
