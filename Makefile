@@ -1,4 +1,6 @@
 # The two commands a newcomer runs: `make demo` and `make test`. Both set up .venv first.
+# `make test-slurm` runs the workflow through the SLURM profiles on a one-node cluster it
+# starts here (as root, with Debian's slurm-wlm; skipped where that cannot run).
 PYTHON ?= python3.11
 VENV ?= .venv
 CORES ?= 2
@@ -11,7 +13,7 @@ DEMO_CONFIG ?= scale=demo "report_tables=[table1, table2, table4, table5]" \
 	"tables={table4: [hard], table5: [hard]}"
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint setup
+.PHONY: demo test test-slurm lint setup
 
 setup: $(VENV)/.installed
 
@@ -29,6 +31,16 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
+
+# Starts the cluster (tests/slurm/start.sh), runs tests/slurm, stops the cluster.
+test-slurm: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[slurm]'
+	@status=0; tests/slurm/start.sh || status=$$?; \
+	if [ $$status = 3 ]; then echo "make test-slurm: skipped, no SLURM cluster here"; exit 0; fi; \
+	[ $$status = 0 ] || { tests/slurm/stop.sh; exit $$status; }; \
+	NOISY_SLURM_TESTS=1 PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q tests/slurm \
+		|| status=$$?; \
+	tests/slurm/stop.sh; exit $$status
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check noisy tests

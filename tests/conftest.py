@@ -6,6 +6,7 @@ the ``tiny_data`` fixture for a ready canonical ``.npz``.
 
 from __future__ import annotations
 
+import os
 import pickle
 import tarfile
 from collections.abc import Sequence
@@ -18,6 +19,9 @@ from PIL import Image
 from noisy.data import BATCHES_FOLDER, Dataset, save
 
 CLASSES = ("cat", "dog", "frog")
+# tests/slurm needs a running SLURM cluster: only `make test-slurm` (which starts one and
+# sets NOISY_SLURM_TESTS=1) collects it.
+collect_ignore = [] if os.environ.get("NOISY_SLURM_TESTS") == "1" else ["slurm"]
 
 
 def pytest_configure(config):
