@@ -95,6 +95,12 @@ def _table(args) -> None:
     build(args.name, json.loads(args.rows), args.out)
 
 
+def _self_training_check(args) -> None:
+    from noisy.self_training import build
+
+    build(json.loads(args.rows), args.out)
+
+
 def _estimate(args) -> None:
     from noisy.estimate import estimate, format_plan
 
@@ -201,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("table", _table, "gather one of the paper's tables")
     sub.add_argument("--name", required=True, help="table1 ... table10")
     sub.add_argument("--rows", required=True, help="JSON from noisy.tables.all_rows")
+    sub.add_argument("--out", required=True)
+
+    sub = command("self-training-check", _self_training_check,
+                  "teacher, students and their yardsticks side by side")
+    sub.add_argument("--rows", required=True, help="JSON from noisy.self_training.check_rows")
     sub.add_argument("--out", required=True)
 
     sub = command("estimate", _estimate, "images and device hours of a plan, per rule")

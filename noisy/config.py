@@ -88,6 +88,11 @@ def check(config: dict, base_dir: str | Path = ".") -> None:
         if unknown:
             raise ConfigError(f"config key 'tables.{table}': unknown experiment(s) "
                               f"{', '.join(map(repr, unknown))}")
+    unknown = [name for name in config["self_training_check"]["experiments"]
+               if name not in config["experiments"]]
+    if unknown:
+        raise ConfigError("config key 'self_training_check.experiments': unknown "
+                          f"experiment(s) {', '.join(map(repr, unknown))}")
     source = config["data_source"]
     if source != "torchvision" and not (Path(base_dir) / source).exists():
         raise ConfigError(f"config key 'data_source': path {source!r} does not exist "
@@ -147,10 +152,18 @@ def architecture(network: str, noise: dict) -> dict:
     }
 
 
-def supervised_job(config: dict, ratio: float, network: str, seed: int) -> dict:
-    """Settings of a supervised model trained on the labeled part of one split."""
+def supervised_job(config: dict, ratio: float, network: str, seed: int,
+                   yardstick: bool = False) -> dict:
+    """Settings of a supervised model trained on the labeled part of one split.
+
+    A ``yardstick`` is trained with a student's budget instead (the fair comparison for
+    a student of the same network, see :mod:`noisy.self_training`).
+    """
     values = preset(config)
-    budget = values["full_budget"] if float(ratio) >= 1.0 else values["labeled_budget"]
+    if yardstick:
+        budget = values["student_budget"]
+    else:
+        budget = values["full_budget"] if float(ratio) >= 1.0 else values["labeled_budget"]
     noise = config["supervised"]
     return {
         "arch": architecture(network, noise),

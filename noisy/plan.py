@@ -51,6 +51,11 @@ def supervised_dir(ratio: float, seed: int, network: str) -> str:
     return f"results/supervised/ratio{ratio_tag(ratio)}/seed{seed}/{network}"
 
 
+def yardstick_dir(ratio: float, seed: int, network: str) -> str:
+    """Folder of a supervised model trained with a student's budget (a yardstick)."""
+    return f"results/yardstick/ratio{ratio_tag(ratio)}/seed{seed}/{network}"
+
+
 def _definitions(config_json: str) -> dict[str, list[tuple[str, str]]]:
     """Per experiment, per student stage: (selection definition, student definition)."""
     config = json.loads(config_json)

@@ -10,6 +10,7 @@ sys.path.insert(0, workflow.basedir)
 import noisy.config as noisy_config  # noqa: E402
 import noisy.plan as plan  # noqa: E402
 import noisy.report_plan as report_plan  # noqa: E402
+import noisy.self_training as self_training  # noqa: E402
 import noisy.tables as tables  # noqa: E402
 
 # Jobs run `python -m noisy ...` with this checkout's package. Without conda they use
@@ -34,6 +35,7 @@ wildcard_constraints:
     seed=r"\d+",
     network=r"resnet\d+",
     table=r"table([1-9]|10)",
+    kind=r"supervised|yardstick",
 
 
 def as_json(settings):
@@ -44,7 +46,11 @@ def as_json(settings):
 def supervised_settings(wildcards):
     return as_json(
         noisy_config.supervised_job(
-            config, float(wildcards.ratio), wildcards.network, int(wildcards.seed)
+            config,
+            float(wildcards.ratio),
+            wildcards.network,
+            int(wildcards.seed),
+            yardstick=wildcards.kind == "yardstick",
         )
     )
 
@@ -95,7 +101,7 @@ def student_settings(wildcards):
 
 
 wildcard_constraints:
-    model_dir=r"(supervised/ratio[0-9.]+|runs/[A-Za-z0-9_.\-]+)/seed\d+/resnet\d+",
+    model_dir=r"((supervised|yardstick)/ratio[0-9.]+|runs/[A-Za-z0-9_.\-]+)/seed\d+/resnet\d+",
     corruption=r"[a-z_]+",
     perturbation=r"[a-z_]+",
 
@@ -167,3 +173,12 @@ def report_confusions(wildcards):
 
 def report_settings(wildcards):
     return as_json(report_plan.report_settings(config))
+
+
+# Inputs of results/self_training.csv (noisy.self_training decides which files).
+def self_training_rows(wildcards):
+    return as_json(self_training.check_rows(config))
+
+
+def self_training_inputs(wildcards):
+    return self_training.input_files(self_training.check_rows(config))

@@ -6,7 +6,7 @@ rule predict_supervised:
     input:
         data=rules.prepare_data.output.data,
         split=rules.split.output.split,
-        model=rules.train_supervised.output.model,
+        model="results/supervised/ratio{ratio}/seed{seed}/{network}/model.pt",
     output:
         "results/supervised/ratio{ratio}/seed{seed}/{network}/predictions.npz",
     log:

@@ -1,0 +1,99 @@
+"""Does self-training help at this scale? The teacher, students and yardsticks side by side.
+
+``results/self_training.csv`` lists, per seed, the teacher (the first network of the
+chain, trained on the labels alone), each requested student of each experiment in
+config ``self_training_check``, and for each student network its *yardstick*: the same
+network trained on the labels alone with the student's budget. A student that beats
+both its teacher and its yardstick has learned from the pseudo labels, not merely from
+a bigger network or a longer training.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from noisy.atomic import atomic_path
+from noisy.config import preset
+from noisy.plan import chain_stages, experiment_settings, supervised_dir, yardstick_dir
+
+COLUMNS = ["seed", "role", "experiment", "network", "train_images", "labeled", "pseudo",
+           "top1", "top5", "vs_teacher", "vs_yardstick"]
+
+
+def check_rows(config: dict) -> list[dict]:
+    """Rows of results/self_training.csv: keys, budget and the result files each reads.
+
+    Every experiment must start from the same teacher (labeled ratio and first network).
+    """
+    check = config["self_training_check"]
+    values = preset(config)
+    teachers = {(experiment_settings(config, name)["labeled_ratio"],
+                 experiment_settings(config, name)["chain"][0])
+                for name in check["experiments"]}
+    if len(teachers) != 1:
+        raise ValueError("config key 'self_training_check.experiments': the experiments "
+                         f"start from different teachers {sorted(teachers)}")
+    (ratio, teacher), = teachers
+    rows = []
+    for seed in config["seeds"]:
+        rows.append({"seed": seed, "role": "teacher", "experiment": "", "network": teacher,
+                     "train_images": values["labeled_budget"],
+                     "files": {"eval": f"{supervised_dir(ratio, seed, teacher)}/eval.json"}})
+        networks = []
+        for name in check["experiments"]:
+            for stage in chain_stages(config, name, seed):
+                if stage.network not in check["networks"]:
+                    continue
+                networks.append(stage.network)
+                rows.append({"seed": seed, "role": "student", "experiment": name,
+                             "network": stage.network,
+                             "train_images": values["student_budget"],
+                             "files": {"eval": f"{stage.student_dir}/eval.json",
+                                       "trainset": f"{stage.selection_dir}/trainset.json"}})
+        for network in dict.fromkeys(networks):
+            rows.append({"seed": seed, "role": "yardstick", "experiment": "",
+                         "network": network, "train_images": values["student_budget"],
+                         "files": {"eval": f"{yardstick_dir(ratio, seed, network)}/eval.json"}})
+    return rows
+
+
+def input_files(rows: list[dict]) -> list[str]:
+    """Every result file the rows read, without repeats."""
+    return list(dict.fromkeys(path for row in rows for path in row["files"].values()))
+
+
+def _read(path: str) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def build(rows: list[dict], out_path: str) -> pd.DataFrame:
+    """Read the rows' result files and write the CSV (accuracies in %, differences in points).
+
+    ``vs_teacher`` is a row's top-1 minus its seed's teacher's; ``vs_yardstick`` a
+    student's top-1 minus its network's yardstick's.
+    """
+    records = []
+    for row in rows:
+        result = _read(row["files"]["eval"])
+        record = {key: row[key] for key in ("seed", "role", "experiment", "network",
+                                             "train_images")}
+        record.update(top1=result["top1"], top5=result["top5"])
+        if "trainset" in row["files"]:
+            trainset = _read(row["files"]["trainset"])
+            record.update(labeled=trainset["labeled"], pseudo=trainset["pseudo"])
+        records.append(record)
+    frame = pd.DataFrame.from_records(records).reindex(columns=COLUMNS)
+    teacher = frame[frame["role"] == "teacher"].set_index("seed")["top1"]
+    yardstick = frame[frame["role"] == "yardstick"].set_index(["seed", "network"])["top1"]
+    frame["vs_teacher"] = (frame["top1"] - frame["seed"].map(teacher)).round(2)
+    students = frame["role"] == "student"
+    keys = list(zip(frame.loc[students, "seed"], frame.loc[students, "network"], strict=True))
+    frame.loc[students, "vs_yardstick"] = (frame.loc[students, "top1"].to_numpy()
+                                           - yardstick.loc[keys].to_numpy()).round(2)
+    frame.loc[frame["role"] == "teacher", "vs_teacher"] = None
+    with atomic_path(out_path) as tmp:
+        frame.to_csv(tmp, index=False)
+    return frame
