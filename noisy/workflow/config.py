@@ -1,8 +1,8 @@
-"""Reading the workflow configuration: scale presets, overrides and per-job settings.
+"""Reading the workflow configuration: command-line values, schema, checks and the preset.
 
 The schema (schemas/config.schema.yaml) checks types and names; this module adds the
-checks a schema cannot express and turns the configuration into the exact settings
-of each job, so Snakemake rules only pass them through.
+checks a schema cannot express. :mod:`noisy.workflow.stages` turns the result into the
+settings of each job.
 """
 
 from __future__ import annotations
@@ -27,9 +27,12 @@ def coerce_cli_values(config: dict) -> dict:
 
     Snakemake parses ``--config key=[0,1]`` or ``key={a: 0.5}`` with YAML's BaseLoader,
     which keeps every nested item a string; this restores the types a config file would
-    have given. Top-level values are left as Snakemake parsed them.
+    have given. A top-level ``null`` (``--config train_per_class=null``) becomes None, which
+    for a preset key means "take the preset"; other top-level values are left as
+    Snakemake parsed them.
     """
-    return {key: _coerce_nested(value) if isinstance(value, (dict, list)) else value
+    return {key: _coerce_nested(value) if isinstance(value, (dict, list))
+            else None if value == "null" else value
             for key, value in config.items()}
 
 
@@ -100,7 +103,8 @@ def check(config: dict, base_dir: str | Path = ".") -> None:
 
 
 def preset(config: dict) -> dict:
-    """The scale preset with any top-level overrides applied."""
+    """The scale preset with any top-level overrides applied (an unset or null override
+    keeps the preset's value; ``all`` asks for the whole set)."""
     values = dict(config["scales"][config["scale"]])
     for key in PRESET_KEYS:
         if config.get(key) is not None:
@@ -114,69 +118,19 @@ def cluster_resources(config: dict, rule: str) -> dict:
     return dict(config["cluster_resources"][config["scale"]][rule])
 
 
+def per_class(value: int | str) -> int | None:
+    """A per-class size as jobs take it: ``all`` (the whole set) becomes None."""
+    return None if value == "all" else int(value)
+
+
 def ratio_tag(ratio: float) -> str:
     """Canonical text of a labeled ratio in paths: 1.0 → '1', 0.1 → '0.1'."""
     return f"{float(ratio):g}"
 
 
-def train_settings(config: dict, budget: int, seed: int, noise: dict,
-                   mixup_alpha: float = 0.0) -> dict:
-    """Keyword arguments of :class:`noisy.training.TrainSettings` for one job."""
-    optimizer = config["optimizer"]
-    return {
-        "budget_images": int(budget),
-        "batch_size": preset(config)["batch_size"],
-        "lr": optimizer["lr"],
-        "momentum": optimizer["momentum"],
-        "weight_decay": optimizer["weight_decay"],
-        "lr_milestones": list(optimizer["lr_milestones"]),
-        "lr_gamma": optimizer["lr_gamma"],
-        "randaugment_n": noise["randaugment_n"],
-        "randaugment_m": noise["randaugment_m"],
-        "mixup_alpha": mixup_alpha,
-        "input_pipeline": config["input_pipeline"],
-        "seed": int(seed),
-        "monitor_epochs": config["monitor_epochs"],
-        "device": config["device"],
-        "compile": config["compile"],
-    }
-
-
-def architecture(network: str, noise: dict) -> dict:
-    """Keyword arguments of :class:`noisy.models.Architecture` for one job."""
-    return {
-        "network": network,
-        "final_survival": noise["final_survival"],
-        "stochastic_depth_mode": noise["stochastic_depth_mode"],
-        "dropout": noise["dropout"],
-    }
-
-
-def supervised_job(config: dict, ratio: float, network: str, seed: int,
-                   yardstick: bool = False) -> dict:
-    """Settings of a supervised model trained on the labeled part of one split.
-
-    A ``yardstick`` is trained with a student's budget instead (the fair comparison for
-    a student of the same network, see :mod:`noisy.self_training`).
-    """
-    values = preset(config)
-    if yardstick:
-        budget = values["student_budget"]
-    else:
-        budget = values["full_budget"] if float(ratio) >= 1.0 else values["labeled_budget"]
-    noise = config["supervised"]
-    return {
-        "arch": architecture(network, noise),
-        "train": train_settings(config, budget, seed, noise),
-        "monitor_test_size": values["monitor_test_size"],
-    }
-
-
-def split_settings(config: dict, ratio: float, seed: int) -> dict:
-    """Settings of the labeled/unlabeled split (a pure function of these)."""
-    return {
-        "labeled_ratio": float(ratio),
-        "seed": int(seed),
-        "mode": config["split_mode"],
-        "train_per_class": preset(config)["train_per_class"],
-    }
+def experiment_settings(config: dict, experiment: str) -> dict:
+    """The student defaults with the experiment's overrides applied."""
+    if experiment not in config["experiments"]:
+        raise KeyError(f"unknown experiment {experiment!r}; config 'experiments' has "
+                       f"{', '.join(config['experiments'])}")
+    return {**config["student_defaults"], **(config["experiments"][experiment] or {})}

@@ -1,0 +1,136 @@
+"""What the figures, the report and the self-training check read, from the configuration.
+
+``report_tables`` in the config names the tables the report covers; the figures it
+shows follow from those tables.
+"""
+
+from __future__ import annotations
+
+from noisy.workflow.config import experiment_settings
+from noisy.workflow.stages import Model, Plan
+from noisy.workflow.tables import TABLES, eval_file, experiments, rows
+
+
+def report_tables(config: dict) -> list[str]:
+    """The tables the report covers."""
+    return list(config["report_tables"])
+
+
+def table_file(table: str) -> str:
+    """The CSV a table is written to."""
+    return f"results/{table}.csv"
+
+
+def fgsm_entries(plan: Plan) -> list[dict]:
+    """Figure 1's lines: per Table 5 row label and seed, its final robustness file."""
+    final = {}
+    for row in rows(plan, "table5"):
+        label = row["keys"]["label_type"]
+        final[(label, row["seed"])] = {"label": label, "network": row["keys"]["network"],
+                                       "seed": row["seed"], "path": row["files"]["eval"]}
+    return list(final.values())
+
+
+def chain_experiments(config: dict) -> list[str]:
+    """Experiments of the reported chain tables, in order, without repeats."""
+    names = [name for table in report_tables(config)
+             if TABLES[table].kind in ("chain", "robustness")
+             for _, name in experiments(config, table)]
+    return list(dict.fromkeys(names))
+
+
+def training_curve_entries(plan: Plan) -> list[dict]:
+    """Every network of each reported chain: the teacher's history, then each student's."""
+    return [{"label": experiment, "network": model.network, "seed": seed,
+             "path": model.file("history.csv")}
+            for seed in plan.config["seeds"] for experiment in chain_experiments(plan.config)
+            for model in plan.chain(experiment, seed).models]
+
+
+def class_count_tables(config: dict) -> list[str]:
+    """CSV files of the reported per-class count tables (4, 8, 9)."""
+    return [table_file(t) for t in report_tables(config) if TABLES[t].counts]
+
+
+def report_figures(config: dict) -> list[str]:
+    """The figures the reported tables call for."""
+    chosen = report_tables(config)
+    figures = []
+    if "table5" in chosen:
+        figures.append("results/figure1.png")
+    if class_count_tables(config):
+        figures.append("results/figures/class_counts.png")
+    if chain_experiments(config):
+        figures.append("results/figures/training_curves.png")
+    if any(TABLES[t].kind == "robustness" for t in chosen):
+        figures.append("results/figures/corruption_grid.png")
+    if len(config["seeds"]) > 1:
+        figures += [f"results/figures/seed_spread_{t}.png" for t in chosen
+                    if not TABLES[t].counts]
+    return figures
+
+
+def report_confusions(plan: Plan) -> list[str]:
+    """Confusion matrices of the final network of every reported chain (first seed)."""
+    config = plan.config
+    final = {experiment_settings(config, e)["chain"][-1] for e in config["experiments"]}
+    final.add(config["table1"]["networks"][-1])
+    first_seed = config["seeds"][0]
+    models = [plan.stage(row["model"], Model) for table in report_tables(config)
+              if not TABLES[table].counts
+              for row in rows(plan, table) if row["seed"] == first_seed]
+    return list(dict.fromkeys(f"{plan.evaluation(model).dir}/confusion.png"
+                              for model in models if model.network in final))
+
+
+def report_settings(plan: Plan) -> dict:
+    """What the report's header states about the run."""
+    config = plan.config
+    return {
+        "scale": config["scale"],
+        "preset": plan.preset,
+        "seeds": config["seeds"],
+        "data_source": config["data_source"],
+        "device": config["device"],
+        "robustness_source": config["robustness"]["source"],
+        "labeled_ratios": config["table1"]["labeled_ratios"],
+    }
+
+
+def self_training_rows(plan: Plan) -> list[dict]:
+    """Rows of results/self_training.csv (see :mod:`noisy.self_training`): keys, budget and
+    the result files each reads. Every experiment must start from the same teacher."""
+    config, values = plan.config, plan.preset
+    check = config["self_training_check"]
+    teachers = {(experiment_settings(config, name)["labeled_ratio"],
+                 experiment_settings(config, name)["chain"][0])
+                for name in check["experiments"]}
+    if len(teachers) != 1:
+        raise ValueError("config key 'self_training_check.experiments': the experiments "
+                         f"start from different teachers {sorted(teachers)}")
+    (ratio, _), = teachers
+    result = []
+    for seed in config["seeds"]:
+        chains = [plan.chain(name, seed) for name in check["experiments"]]
+        teacher = chains[0].teacher
+        result.append({"seed": seed, "role": "teacher", "experiment": "",
+                        "network": teacher.network, "train_images": values["labeled_budget"],
+                        "files": {"eval": eval_file(plan, teacher)}})
+        networks = []
+        for chain in chains:
+            for link in chain.links:
+                if link.student.network not in check["networks"]:
+                    continue
+                networks.append(link.student.network)
+                result.append({"seed": seed, "role": "student", "experiment": chain.experiment,
+                               "network": link.student.network,
+                               "train_images": values["student_budget"],
+                               "files": {"eval": eval_file(plan, link.student),
+                                         "trainset": f"{link.balance.dir}/trainset.json"}})
+        for network in dict.fromkeys(networks):
+            yardstick = plan.yardstick(ratio, seed, network)
+            result.append({"seed": seed, "role": "yardstick", "experiment": "",
+                           "network": network, "train_images": values["student_budget"],
+                           "files": {"eval": eval_file(plan, yardstick)}})
+    return result
+
