@@ -1,14 +1,14 @@
 """The finished report: every reproduced table beside the paper's, the figures, the setup.
 
-``python -m noisy.report --results results --out-md results/report.md
---out-html results/report.html --config-json '<json>'`` writes a Markdown report
-(images by relative path) and a self-contained HTML one (images embedded), both from
-one list of sections (:mod:`noisy.document`).
+``python -m noisy report --results results --out-md results/report.md
+--out-html results/report.html --config-json '<json>' --tables ... --figures ...``
+(:mod:`noisy.cli`) writes a Markdown report (images by relative path) and a
+self-contained HTML one (images embedded), both from one list of sections
+(:mod:`noisy.document`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -468,26 +468,3 @@ def write_report(results: str, out_md: str, out_html: str, config: dict, tables:
     sections = report_sections(results, config, tables, figures, confusions)
     write_text(out_md, to_markdown(sections, Path(out_md).parent))
     write_text(out_html, to_html(sections, "Noisy Student reproduction report", CSS))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m noisy.report --results results --out-md ... --out-html ...``."""
-    parser = argparse.ArgumentParser(prog="python -m noisy.report", description=__doc__)
-    parser.add_argument("--results", default="results", help="the results folder")
-    parser.add_argument("--out-md", required=True)
-    parser.add_argument("--out-html", required=True)
-    parser.add_argument("--config-json", default="{}",
-                        help="JSON: scale, preset, seeds, data_source, device, "
-                             "robustness_source, labeled_ratios")
-    parser.add_argument("--tables", nargs="*", default=[], help="reproduced table CSVs")
-    parser.add_argument("--figures", nargs="*", default=[], help="figure PNGs")
-    parser.add_argument("--confusions", nargs="*", default=[],
-                        help="confusion-matrix PNGs of the final models")
-    args = parser.parse_args(argv)
-    write_report(args.results, args.out_md, args.out_html, json.loads(args.config_json),
-                 args.tables, args.figures, args.confusions)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
