@@ -101,6 +101,39 @@ def _self_training_check(args) -> None:
     build(json.loads(args.rows), args.out)
 
 
+def _figure1(args) -> None:
+    from noisy.figures import fgsm_figure
+
+    fgsm_figure(json.loads(args.entries), args.png, args.csv)
+
+
+def _training_curves(args) -> None:
+    from noisy.figures import training_curves_figure
+
+    training_curves_figure(json.loads(args.entries), args.png)
+
+
+def _class_counts(args) -> None:
+    from noisy.figures import class_counts_figure
+
+    class_counts_figure(args.tables, args.png)
+
+
+def _seed_spread(args) -> None:
+    from noisy.figures import seed_spread_figure
+    from noisy.report import paper_table
+
+    paper = args.paper or str(paper_table(Path(args.table).stem))
+    seed_spread_figure(args.table, paper, args.png, args.labeled_ratios)
+
+
+def _report(args) -> None:
+    from noisy.report import write_report
+
+    write_report(args.results, args.out_md, args.out_html, json.loads(args.config_json),
+                 args.tables, args.figures, args.confusions)
+
+
 def _estimate(args) -> None:
     from noisy.estimate import estimate, format_plan
 
@@ -213,6 +246,38 @@ def build_parser() -> argparse.ArgumentParser:
                   "teacher, students and their yardsticks side by side")
     sub.add_argument("--rows", required=True, help="JSON from noisy.self_training.check_rows")
     sub.add_argument("--out", required=True)
+
+    sub = command("figure1", _figure1, "Figure 1: FGSM accuracy vs epsilon")
+    sub.add_argument("--entries", required=True, help="JSON list of {label, network, seed, path}")
+    sub.add_argument("--png", required=True)
+    sub.add_argument("--csv", required=True)
+
+    sub = command("training-curves", _training_curves, "test accuracy and loss per chain")
+    sub.add_argument("--entries", required=True, help="JSON list of {label, network, seed, path}")
+    sub.add_argument("--png", required=True)
+
+    sub = command("class-counts", _class_counts, "per-class counts handed on per stage")
+    sub.add_argument("--tables", nargs="+", required=True, help="table4/8/9 CSV files")
+    sub.add_argument("--png", required=True)
+
+    sub = command("seed-spread", _seed_spread, "a table's spread over seeds vs the paper")
+    sub.add_argument("--table", required=True, help="a reproduced results/tableN.csv")
+    sub.add_argument("--paper", help="the paper's CSV (default: noisy/paper_tables/)")
+    sub.add_argument("--labeled-ratios", nargs="*", type=float,
+                     help="Table 1's labeled ratios (config table1.labeled_ratios)")
+    sub.add_argument("--png", required=True)
+
+    sub = command("report", _report, "the Markdown and HTML report of the results")
+    sub.add_argument("--results", default="results", help="the results folder")
+    sub.add_argument("--out-md", required=True)
+    sub.add_argument("--out-html", required=True)
+    sub.add_argument("--config-json", default="{}",
+                     help="JSON: scale, preset, seeds, data_source, device, robustness_source, "
+                          "labeled_ratios")
+    sub.add_argument("--tables", nargs="*", default=[], help="reproduced table CSVs")
+    sub.add_argument("--figures", nargs="*", default=[], help="figure PNGs")
+    sub.add_argument("--confusions", nargs="*", default=[],
+                     help="confusion-matrix PNGs of the final models")
 
     sub = command("estimate", _estimate, "images and device hours of a plan, per rule")
     sub.add_argument("targets", nargs="+", help="Snakemake targets, e.g. results/report.md")

@@ -1,12 +1,12 @@
 """The paper's figures and the workflow's diagnostic plots, drawn from result files.
 
-``python -m noisy.figures <figure> ...`` draws one figure (see :func:`main`); each
-function here reads the files it is given and writes its outputs atomically.
+``python -m noisy figure1|training-curves|class-counts|seed-spread ...`` (:mod:`noisy.cli`)
+draws one figure; each function here reads the files it is given and writes its outputs
+atomically.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from noisy.atomic import atomic_path  # noqa: E402
-from noisy.report import HEADERS, align, compared_metrics, paper_table, row_label  # noqa: E402
+from noisy.report import HEADERS, align, compared_metrics, row_label  # noqa: E402
 from noisy.tables import KEY_COLUMNS  # noqa: E402
 
 # Figure 1 of the paper draws the network without self-training in orange.
@@ -218,41 +218,3 @@ def seed_spread_figure(table_csv: str, paper_csv: str, png_path: str,
                  fontsize=10)
     fig.tight_layout()
     _save(fig, png_path)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m noisy.figures {fgsm,training-curves,class-counts,seed-spread}``."""
-    parser = argparse.ArgumentParser(prog="python -m noisy.figures", description=__doc__)
-    commands = parser.add_subparsers(dest="figure", required=True)
-    fgsm = commands.add_parser("fgsm", help="Figure 1: FGSM accuracy vs epsilon")
-    fgsm.add_argument("--entries", required=True, help="JSON list of {label, network, seed, path}")
-    fgsm.add_argument("--png", required=True)
-    fgsm.add_argument("--csv", required=True)
-    curves = commands.add_parser("training-curves", help="test accuracy and loss per chain")
-    curves.add_argument("--entries", required=True, help="JSON list of {label, network, seed, "
-                                                         "path}")
-    curves.add_argument("--png", required=True)
-    counts = commands.add_parser("class-counts", help="per-class counts handed on per stage")
-    counts.add_argument("--tables", nargs="+", required=True, help="table4/8/9 CSV files")
-    counts.add_argument("--png", required=True)
-    spread = commands.add_parser("seed-spread", help="a table's spread over seeds vs the paper")
-    spread.add_argument("--table", required=True, help="a reproduced results/tableN.csv")
-    spread.add_argument("--paper", help="the paper's CSV (default: noisy/paper_tables/)")
-    spread.add_argument("--labeled-ratios", nargs="*", type=float,
-                        help="Table 1's labeled ratios (config table1.labeled_ratios)")
-    spread.add_argument("--png", required=True)
-    args = parser.parse_args(argv)
-    if args.figure == "fgsm":
-        fgsm_figure(json.loads(args.entries), args.png, args.csv)
-    elif args.figure == "training-curves":
-        training_curves_figure(json.loads(args.entries), args.png)
-    elif args.figure == "class-counts":
-        class_counts_figure(args.tables, args.png)
-    else:
-        paper = args.paper or paper_table(_table_name(args.table))
-        seed_spread_figure(args.table, paper, args.png, args.labeled_ratios)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,19 +1,17 @@
 """The finished report: every reproduced table beside the paper's, the figures, the setup.
 
-``python -m noisy.report --results results --out-md results/report.md
---out-html results/report.html --config-json '<json>'`` writes a Markdown report
-(images by relative path) and a self-contained HTML one (images embedded).
+``python -m noisy report --results results --out-md results/report.md
+--out-html results/report.html --config-json '<json>' --tables ... --figures ...``
+(:mod:`noisy.cli`) writes a Markdown report (images by relative path) and a
+self-contained HTML one (images embedded), both from one list of sections
+(:mod:`noisy.document`).
 """
 
 from __future__ import annotations
 
-import argparse
-import base64
-import html
 import json
 import os
 import platform
-import re
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from noisy.atomic import write_text
+from noisy.document import Bullets, Figure, Gallery, Paragraph, Section, Table, to_html, to_markdown
 from noisy.tables import CLASS_COUNT_TABLES, KEY_COLUMNS
 
 PAPER_DIR = Path(__file__).parent / "paper_tables"
@@ -357,46 +356,26 @@ def _compute_lines(results: Path, config: dict, gpu: str | None) -> list[str]:
 
 
 def _header(results: Path, config: dict) -> list[str]:
+    """The setup of the run: scale, seeds, data, versions, device and compute."""
     gpu = _visible_gpu()
     preset = config.get("preset") or {}
     budgets = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
                         for k, v in preset.items())
     scale = config.get("scale", "unknown")
-    lines = [f"- **Scale**: `{scale}`" + (f" ({budgets})" if budgets else "")]
+    lines = [f"**Scale**: `{scale}`" + (f" ({budgets})" if budgets else "")]
     if scale != "paper":
         lines[0] += (" — budgets and data are scaled down: the paper's numbers are not "
                      "expected to be met; the comparison shows how far off each value is.")
     lines += [
-        f"- **Seeds**: {', '.join(str(s) for s in config.get('seeds', [])) or 'unknown'}",
-        f"- **Data**: {_data_source(results, config)}; CIFAR-10-C/-P: "
+        f"**Seeds**: {', '.join(str(s) for s in config.get('seeds', [])) or 'unknown'}",
+        f"**Data**: {_data_source(results, config)}; CIFAR-10-C/-P: "
         f"{config.get('robustness_source', 'unknown')}",
-        "- **Versions**: " + ", ".join(f"{k} {v}" for k, v in _versions().items()),
-        f"- **Device**: config `{config.get('device', 'auto')}`; the report job sees "
+        "**Versions**: " + ", ".join(f"{k} {v}" for k, v in _versions().items()),
+        f"**Device**: config `{config.get('device', 'auto')}`; the report job sees "
         + (f"GPU {gpu}" if gpu else "no GPU") + f" ({platform.machine()}, {os.cpu_count()} CPUs)",
-        "- **Compute**: " + " ".join(_compute_lines(results, config, gpu)),
+        "**Compute**: " + " ".join(_compute_lines(results, config, gpu)),
     ]
     return lines
-
-
-def _markdown_table(headers: list[str], rows: list[list]) -> list[str]:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(text for text, _ in row) + " |" for row in rows]
-    return lines
-
-
-def _html_table(headers: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f'<td class="{css}">{html.escape(text)}</td>'
-                                    for text, css in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _inline(text: str) -> str:
-    """Markdown's `code`, **bold** and *italic* as HTML (enough for this report's prose)."""
-    text = html.escape(text)
-    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
-    text = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", text)
-    return re.sub(r"\*([^*]+)\*", r"<i>\1</i>", text)
 
 
 def _figure_caption(path: Path) -> str:
@@ -410,10 +389,6 @@ def _figure_caption(path: Path) -> str:
     return FIGURE_CAPTIONS.get(path.name, path.stem.replace("_", " "))
 
 
-def _data_uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-
-
 CSS = """body{font-family:system-ui,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}
 table{border-collapse:collapse;font-size:12px;margin:0.5em 0 1.5em}
 th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}
@@ -422,6 +397,63 @@ td.agrees{background:#d8f0d8}td.differs{background:#f7d4d4}td.spread{background:
 td.suspect{background:#e4e4e4}td.missing{color:#888}
 figure{display:inline-block;margin:0.5em;vertical-align:top}
 figure img{max-width:100%}figure.small img{width:260px}figcaption{font-size:12px}"""
+
+
+def _table_sections(table_paths: dict[str, Path], ratios: list[float] | None
+                    ) -> tuple[list[Section], list[list]]:
+    """One section per built table, in the paper's order, and the summary's rows."""
+    sections, summary = [], []
+    for table in (t for t in TITLES if t in table_paths):
+        headers, rows, tally = comparison(table, pd.read_csv(table_paths[table]),
+                                          pd.read_csv(paper_table(table)), ratios)
+        summary.append([(table, "key"), (TITLES[table], "value")]
+                       + [(str(tally.get(k, 0)), k if tally.get(k) else "value")
+                          for k in ("agrees", "spread", "differs", "suspect", "missing")])
+        note = [Paragraph(NOTES[table])] if table in NOTES else []
+        sections.append(Section(f"{table.replace('table', 'Table ')}: {TITLES[table]}",
+                                note + [Table(headers, rows)]))
+    return sections, summary
+
+
+def _summary_section(table_paths: dict[str, Path], summary: list[list]) -> Section:
+    headers = ["table", "what", "agree", "within spread", "differ", "paper row suspect",
+               "missing rows"]
+    missing = [t for t in TITLES if t not in table_paths]
+    return Section("Summary", [
+        Paragraph(TOLERANCE_TEXT),
+        Table(headers, summary) if summary else Paragraph("No table was built."),
+        Paragraph("Not in this report: " + (", ".join(missing) if missing else "none") + "."),
+    ])
+
+
+def _gallery_section(heading: str, paths: list[str], css: str) -> list[Section]:
+    """A section of the figures among ``paths`` that exist; none when ``paths`` is empty."""
+    if not paths:
+        return []
+    present = [Path(p) for p in paths if Path(p).exists()]
+    absent = [p for p in paths if not Path(p).exists()]
+    return [Section(heading, [Gallery([Figure(path, _figure_caption(path)) for path in present],
+                                      absent, css)])]
+
+
+def report_sections(results: str, config: dict, tables: list[str], figures: list[str],
+                    confusions: list[str] | None = None) -> list[Section]:
+    """The report's sections: setup, summary, defects, tables, figures, confusions."""
+    table_paths = {Path(path).stem: Path(path) for path in tables}
+    unknown = sorted(set(table_paths) - set(TITLES))
+    if unknown:
+        raise ValueError(f"not a table of the paper: {', '.join(unknown)} (from --tables)")
+    table_sections, summary = _table_sections(table_paths, config.get("labeled_ratios"))
+    return ([Section("Noisy Student on CIFAR-10: reproduction report",
+                     [Paragraph(f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from "
+                                f"`{results}`."),
+                      Bullets(_header(Path(results), config))], level=1),
+             _summary_section(table_paths, summary),
+             Section("Known defects of the paper", [Bullets(DEFECTS)])]
+            + table_sections
+            + _gallery_section("Figures", figures, "")
+            + _gallery_section("Confusion matrices of the final models", confusions or [],
+                               "small"))
 
 
 def write_report(results: str, out_md: str, out_html: str, config: dict, tables: list[str],
@@ -433,94 +465,6 @@ def write_report(results: str, out_md: str, out_html: str, config: dict, tables:
     of the final models. Anything else in ``results`` (a table left by an earlier run
     with other ``report_tables``, say) never enters the report.
     """
-    root = Path(results)
-    table_paths = {Path(path).stem: Path(path) for path in tables}
-    unknown = sorted(set(table_paths) - set(TITLES))
-    if unknown:
-        raise ValueError(f"not a table of the paper: {', '.join(unknown)} (from --tables)")
-    md_dir = Path(out_md).parent
-    ratios = config.get("labeled_ratios")
-    md = ["# Noisy Student on CIFAR-10: reproduction report", "",
-          f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from `{results}`.", ""]
-    header = _header(root, config)
-    md += header
-    page = ["<h1>Noisy Student on CIFAR-10: reproduction report</h1>",
-            f"<p>Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from "
-            f"<code>{html.escape(results)}</code>.</p>",
-            "<ul>" + "".join(f"<li>{_inline(line.lstrip('- '))}</li>"
-                             for line in header) + "</ul>"]
-    built = [t for t in TITLES if t in table_paths]
-    missing = [t for t in TITLES if t not in built]
-    sections_md, sections_html, summary = [], [], []
-    for table in built:
-        headers, rows, tally = comparison(table, pd.read_csv(table_paths[table]),
-                                          pd.read_csv(paper_table(table)), ratios)
-        summary.append([(table, "key"), (TITLES[table], "value")]
-                       + [(str(tally.get(k, 0)), k if tally.get(k) else "value")
-                          for k in ("agrees", "spread", "differs", "suspect", "missing")])
-        title = f"{table.replace('table', 'Table ')}: {TITLES[table]}"
-        note = NOTES.get(table, "")
-        sections_md += ["", f"## {title}", ""] + ([note, ""] if note else [])
-        sections_md += _markdown_table(headers, rows)
-        sections_html.append(f"<h2>{html.escape(title)}</h2>"
-                             + (f"<p>{_inline(note)}</p>" if note else "")
-                             + _html_table(headers, rows))
-    summary_headers = ["table", "what", "agree", "within spread", "differ",
-                       "paper row suspect", "missing rows"]
-    md += ["", "## Summary", "", TOLERANCE_TEXT, ""]
-    md += _markdown_table(summary_headers, summary) if summary else ["No table was built."]
-    md += ["", "Not in this report: " + (", ".join(missing) if missing else "none") + "."]
-    md += ["", "## Known defects of the paper", ""] + [f"- {d}" for d in DEFECTS]
-    page += ["<h2>Summary</h2>", f"<p>{_inline(TOLERANCE_TEXT)}</p>",
-             _html_table(summary_headers, summary) if summary else "<p>No table was built.</p>",
-             f"<p>Not in this report: {', '.join(missing) if missing else 'none'}.</p>",
-             "<h2>Known defects of the paper</h2><ul>"
-             + "".join(f"<li>{_inline(d)}</li>" for d in DEFECTS) + "</ul>"]
-    md += sections_md
-    page += sections_html
-    for heading, paths, css in (("Figures", figures, ""),
-                                ("Confusion matrices of the final models", confusions or [],
-                                 "small")):
-        if not paths:
-            continue
-        present = [Path(p) for p in paths if Path(p).exists()]
-        absent = [p for p in paths if not Path(p).exists()]
-        md += ["", f"## {heading}", ""]
-        page.append(f"<h2>{heading}</h2>")
-        for path in present:
-            caption = _figure_caption(path)
-            md += [f"![{caption}]({os.path.relpath(path, md_dir)})", "", f"*{caption}*", ""]
-            page.append(f'<figure class="{css}"><img src="{_data_uri(path)}" '
-                        f'alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}'
-                        "</figcaption></figure>")
-        if absent:
-            md += ["Not built: " + ", ".join(f"`{p}`" for p in absent), ""]
-            page.append(f"<p>Not built: {html.escape(', '.join(absent))}</p>")
-    write_text(out_md, "\n".join(md) + "\n")
-    write_text(out_html, "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
-                         "<title>Noisy Student reproduction report</title>"
-                         f"<style>{CSS}</style></head><body>" + "\n".join(page)
-                         + "</body></html>\n")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m noisy.report --results results --out-md ... --out-html ...``."""
-    parser = argparse.ArgumentParser(prog="python -m noisy.report", description=__doc__)
-    parser.add_argument("--results", default="results", help="the results folder")
-    parser.add_argument("--out-md", required=True)
-    parser.add_argument("--out-html", required=True)
-    parser.add_argument("--config-json", default="{}",
-                        help="JSON: scale, preset, seeds, data_source, device, "
-                             "robustness_source, labeled_ratios")
-    parser.add_argument("--tables", nargs="*", default=[], help="reproduced table CSVs")
-    parser.add_argument("--figures", nargs="*", default=[], help="figure PNGs")
-    parser.add_argument("--confusions", nargs="*", default=[],
-                        help="confusion-matrix PNGs of the final models")
-    args = parser.parse_args(argv)
-    write_report(args.results, args.out_md, args.out_html, json.loads(args.config_json),
-                 args.tables, args.figures, args.confusions)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    sections = report_sections(results, config, tables, figures, confusions)
+    write_text(out_md, to_markdown(sections, Path(out_md).parent))
+    write_text(out_html, to_html(sections, "Noisy Student reproduction report", CSS))

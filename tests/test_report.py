@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from noisy import figures, report
+from noisy import cli, figures, report
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck"]
@@ -93,6 +93,22 @@ def test_report_shows_paper_reproduced_and_difference(results: Path):
     assert '<td class="differs">' in html_text
 
 
+def test_seed_spread_and_report_on_the_command_line(results: Path):
+    figure = results / "figures" / "seed_spread_table5.png"
+    assert cli.main(["seed-spread", "--table", str(results / "table5.csv"), "--png",
+                     str(figure)]) == 0
+    md, page = results / "report.md", results / "report.html"
+    outputs = ["--out-md", str(md), "--out-html", str(page)]
+    assert cli.main(["report", "--results", str(results), "--config-json", '{"seeds": [0, 1]}',
+                     "--tables", str(results / "table5.csv"), "--figures", str(figure),
+                     "--confusions", *outputs]) == 0
+    text = md.read_text()
+    assert "## Table 5:" in text and "](figures/seed_spread_table5.png)" in text
+    assert "Confusion matrices" not in text
+    assert "data:image/png;base64," in page.read_text()
+    assert cli.main(["report", "--tables", str(results / "table99.csv"), *outputs]) == 1
+
+
 def test_fgsm_figure_csv(tmp_path: Path):
     entries = [
         {"label": "hard", "network": "resnet38", "seed": 0,
@@ -103,8 +119,8 @@ def test_fgsm_figure_csv(tmp_path: Path):
          "path": str(_robustness(tmp_path / "w0.json", [70.0, 30.0, 10.0]))},
     ]
     png, csv = tmp_path / "figure1.png", tmp_path / "figure1.csv"
-    assert figures.main(["fgsm", "--entries", json.dumps(entries), "--png", str(png),
-                         "--csv", str(csv)]) == 0
+    assert cli.main(["figure1", "--entries", json.dumps(entries), "--png", str(png),
+                     "--csv", str(csv)]) == 0
     frame = pd.read_csv(csv)
     assert list(frame.columns) == ["label", "network", "seed", "epsilon", "accuracy",
                                    "accuracy_unchanged"]
@@ -125,7 +141,8 @@ def test_training_curves_and_class_counts(tmp_path: Path):
     table4 = pd.read_csv(report.paper_table("table4"))
     table4.to_csv(tmp_path / "table4.csv", index=False)
     counts = tmp_path / "counts.png"
-    figures.main(["class-counts", "--tables", str(tmp_path / "table4.csv"), "--png", str(counts)])
+    assert cli.main(["class-counts", "--tables", str(tmp_path / "table4.csv"),
+                     "--png", str(counts)]) == 0
     assert curves.stat().st_size > 0 and counts.stat().st_size > 0
 
 
