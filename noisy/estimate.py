@@ -34,17 +34,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from noisy.config import preset
 from noisy.device import CONV_MEMORY_FORMAT, resolve_device, set_threads
 from noisy.inference import predict_logits
 from noisy.models import Architecture, build_model
 from noisy.perturbations import FRAMES
-from noisy.plan import experiment_settings
 from noisy.training import epochs_for_budget, monitored_epochs, sgd_step
+from noisy.workflow.config import per_class
+from noisy.workflow.stages import Evaluation, Model, Plan, Robustness
 
 CIFAR_TRAIN, CIFAR_TEST, NUM_CLASSES = 50_000, 10_000, 10
 CORRUPTION_SEVERITIES = 5
-TRAINING_RULES = ("train_supervised", "train_student")
 WORKFLOW_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -100,50 +99,48 @@ def snakemake_jobs(targets: list[str], config_args: list[str], workdir: str | Pa
         return jobs, dict(workflow.config)
 
 
-def _pool_size(values: dict) -> int:
-    per_class = values["train_per_class"]
-    return per_class * NUM_CLASSES if per_class else CIFAR_TRAIN
-
-
 def _per_class(count: int | None, total: int) -> int:
     return count * NUM_CLASSES if count else total
 
 
-def job_load(rule: str, wildcards: dict, params: dict, config: dict) -> JobLoad:
-    """The images one job trains, scores and attacks (see the module docstring)."""
-    values = preset(config)
-    pool = _pool_size(values)
-    if rule in TRAINING_RULES:
-        settings = json.loads(params["settings"])
-        train = settings["train"]
+def job_load(rule: str, wildcards: dict, params: dict, plan: Plan) -> JobLoad:
+    """The images one job trains, scores and attacks (see the module docstring).
+
+    Trainings are reported as ``train_supervised`` and ``train_student`` (their cluster
+    resources differ too)."""
+    pool = _per_class(per_class(plan.preset["train_per_class"]), CIFAR_TRAIN)
+    if rule == "train":
+        model = plan.stage(wildcards["model"], Model)
+        train = model.settings["train"]
         budget = train["budget_images"]
-        if rule == "train_supervised":
-            size = round(float(wildcards["ratio"]) * pool)
+        if model.trainset is None:
+            size = round(model.split.settings["labeled_ratio"] * pool)
             epochs = epochs_for_budget(budget, size)
             images, monitored = epochs * size, len(monitored_epochs(epochs,
                                                                    train["monitor_epochs"]))
         else:
             images, monitored = budget, train["monitor_epochs"]
-        return JobLoad(rule, settings["arch"]["network"], train_images=images,
-                       scored_images=monitored * settings["monitor_test_size"])
-    if rule in ("predict_supervised", "predict_student"):
-        ratio = (float(wildcards["ratio"]) if "ratio" in wildcards else
-                 experiment_settings(config, wildcards["experiment"])["labeled_ratio"])
-        return JobLoad(rule, wildcards["network"], scored_images=pool - round(ratio * pool))
+        return JobLoad(model.train_rule, model.network, train_images=images,
+                       scored_images=monitored * model.settings["monitor_test_size"])
+    if rule == "predict":
+        model = plan.stage(wildcards["model"], Model)
+        ratio = model.split.settings["labeled_ratio"]
+        return JobLoad(rule, model.network, scored_images=pool - round(ratio * pool))
     if rule in ("evaluate", "evaluate_robustness"):
-        settings = json.loads(params["settings"])
-        network = Path(wildcards["model_dir"]).name
+        stage = (plan.stage(wildcards["evaluation"], Evaluation) if rule == "evaluate"
+                 else plan.stage(wildcards["robustness"], Robustness))
+        settings = stage.settings
         scored = _per_class(settings["test_per_class"], CIFAR_TEST)
         attacked = 0
         if rule == "evaluate_robustness":
             attacked = (len(settings["fgsm_epsilons"])
                         * _per_class(settings["fgsm_per_class"], CIFAR_TEST))
             robust = _per_class(settings["robustness_per_class"], CIFAR_TEST)
-            robustness = config["robustness"]
+            robustness = plan.config["robustness"]
             frames = sum(FRAMES[name] for name in robustness["perturbations"])
             scored += attacked + robust * (
                 CORRUPTION_SEVERITIES * len(robustness["corruptions"]) + frames)
-        return JobLoad(rule, network, scored_images=scored, attacked_images=attacked)
+        return JobLoad(rule, stage.model.network, scored_images=scored, attacked_images=attacked)
     return JobLoad(rule, None)
 
 
@@ -293,7 +290,8 @@ def estimate(targets: list[str], config_args: list[str], rates_path: str | None 
              steps: int = 5) -> tuple[list[dict], dict]:
     """The per-rule plan of ``targets`` and the rates it used (probed unless given)."""
     jobs, config = snakemake_jobs(targets, config_args, workdir, forceall)
-    loads = [job_load(rule, wildcards, params, config) for rule, wildcards, params in jobs]
+    plan = Plan(config)
+    loads = [job_load(rule, wildcards, params, plan) for rule, wildcards, params in jobs]
     if not loads:
         raise ValueError(f"nothing to do for {' '.join(targets)} (all outputs are up to date; "
                          "use --all to count every job)")
@@ -301,7 +299,7 @@ def estimate(targets: list[str], config_args: list[str], rates_path: str | None 
         rates = json.loads(Path(rates_path).read_text())
     else:
         networks = sorted({load.network for load in loads if load.network})
-        rates = probe(networks, device or config["device"], preset(config)["batch_size"],
+        rates = probe(networks, device or config["device"], plan.preset["batch_size"],
                       steps=steps)
     missing = {load.network for load in loads if load.network} - set(rates["train"])
     if missing:

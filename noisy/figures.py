@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 
 from noisy.atomic import atomic_path  # noqa: E402
 from noisy.report import HEADERS, align, compared_metrics, row_label  # noqa: E402
-from noisy.tables import KEY_COLUMNS  # noqa: E402
+from noisy.workflow.tables import TABLES  # noqa: E402
 
 # Figure 1 of the paper draws the network without self-training in orange.
 FIXED_STYLES = {
@@ -164,7 +164,7 @@ def class_counts_figure(table_csv_paths: list[str], png_path: str) -> None:
     panels = []
     for path in table_csv_paths:
         table, frame = _table_name(path), pd.read_csv(path)
-        group, stage = KEY_COLUMNS[table]
+        group, stage = TABLES[table].key_columns
         classes = [c for c in frame.columns if c not in (group, stage, "seeds")
                    and not c.endswith("_std")]
         panels += [(f"{table}: {group} {value}", frame[frame[group] == value], stage, classes)

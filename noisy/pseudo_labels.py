@@ -203,7 +203,7 @@ def select_stage(data_path: str, split_path: str, predictions_path: str, setting
     predictions = np.load(predictions_path)
     candidates = select(predictions["probs"], predictions["indices"], labeled,
                         dataset.train_labels[labeled], settings["threshold"],
-                        settings["label_type"], settings["smoothing"])
+                        settings["label_type"], settings.get("smoothing", 0.0))
     candidates.save(out_path)
     counts = candidates.class_counts(len(dataset.classes))
     summary = {

@@ -20,22 +20,9 @@ import pandas as pd
 
 from noisy.atomic import write_text
 from noisy.document import Bullets, Figure, Gallery, Paragraph, Section, Table, to_html, to_markdown
-from noisy.tables import CLASS_COUNT_TABLES, KEY_COLUMNS
+from noisy.workflow.tables import TABLES
 
-PAPER_DIR = Path(__file__).parent / "paper_tables"
 PAPER_TRAIN_SIZE = 50000
-TITLES = {
-    "table1": "Supervised networks on all and on 10% of the labels",
-    "table2": "The hard-label chain ResNet-20 → 26 → 32 → 38",
-    "table3": "Pseudo-label types",
-    "table4": "Per-class counts each teacher hands on, per label type",
-    "table5": "Accuracy, calibration and robustness per label type",
-    "table6": "Noise ablations",
-    "table7": "Confidence thresholds",
-    "table8": "Per-class counts handed on by threshold, smooth labels",
-    "table9": "Per-class counts handed on by threshold, mixup with hard labels",
-    "table10": "Labeled ratios (final ResNet-38)",
-}
 # (kind, value): "abs" = absolute difference, "rel" = fraction of the paper's value.
 TOLERANCES = {
     "top1": ("abs", 1.0),
@@ -75,15 +62,6 @@ DEFECTS = [
     "from the 0.8 rows of Tables 3 and 5: a transcription error. Those paper rows are marked "
     "*paper row suspect*; Table 5's hard rows are the paper's values for threshold 0.8.",
 ]
-NOTES = {
-    "table1": "Rows are matched on the labeled fraction (config `table1.labeled_ratios`), so a "
-              "scaled-down run still lines up with the paper's 50,000 / 5,000 rows.",
-    "table2": "The pseudo-label count P is the balanced training set minus the labeled images.",
-    "table4": "Counts before class balancing. Cells: reproduced / paper.",
-    "table7": "Paper rows for hard labels at 0.7 and 0.8 are a transcription error (see above).",
-    "table8": "Counts before class balancing. Cells: reproduced / paper.",
-    "table9": "Counts before class balancing. Cells: reproduced / paper.",
-}
 FIGURE_CAPTIONS = {
     "figure1.png": "Figure 1: top-1 accuracy under FGSM against epsilon, per pseudo-label type "
                    "(final ResNet-38 of each chain), the teacher and the network without "
@@ -99,14 +77,14 @@ FIGURE_CAPTIONS = {
 
 def paper_table(table: str) -> Path:
     """The paper's CSV of ``table`` shipped with the package."""
-    return PAPER_DIR / f"{table}.csv"
+    return TABLES[table].paper_csv
 
 
 def match_keys(table: str) -> list[str]:
     """Columns that identify a row in both the paper and the reproduction."""
     if table == "table1":
         return ["labeled_ratio", "network"]
-    return [key for key in KEY_COLUMNS[table] if key not in COUNT_COLUMNS]
+    return [key for key in TABLES[table].key_columns if key not in COUNT_COLUMNS]
 
 
 def _labeled_ratio(labeled: pd.Series, ratios: list[float] | None) -> pd.Series:
@@ -238,7 +216,7 @@ def comparison(table: str, repro: pd.DataFrame, paper: pd.DataFrame,
     merged = align(table, repro, paper, labeled_ratios)
     keys = match_keys(table)
     metrics = compared_metrics(table, merged)
-    counts = table in CLASS_COUNT_TABLES
+    counts = TABLES[table].counts
     extras = [] if counts else extra_columns(merged, metrics, keys)
     headers = list(keys)
     if counts:
@@ -288,11 +266,14 @@ def comparison(table: str, repro: pd.DataFrame, paper: pd.DataFrame,
 
 
 def compute_summary(results: Path) -> dict:
-    """Jobs, CPU hours (cpu_time) and wall hours (s) of every Snakemake benchmark file."""
+    """Jobs, CPU hours (cpu_time) and wall hours (s) of every training's Snakemake benchmark
+    file (``models/*/benchmark.tsv``), for supervised models and for students."""
     groups: dict[str, dict] = {}
-    for path in sorted(results.glob("benchmarks/**/*.tsv")):
+    for path in sorted(results.glob("models/*/benchmark.tsv")):
         frame = pd.read_csv(path, sep="\t")
-        group = path.relative_to(results / "benchmarks").parts[0]
+        definition = path.with_name("stage.json")
+        inputs = json.loads(definition.read_text())["inputs"] if definition.exists() else {}
+        group = "students" if "trainset" in inputs else "supervised"
         totals = groups.setdefault(group, {"jobs": 0, "cpu_hours": 0.0, "wall_hours": 0.0})
         totals["jobs"] += 1
         totals["cpu_hours"] += pd.to_numeric(frame["cpu_time"], errors="coerce").sum() / 3600
@@ -334,7 +315,7 @@ def _data_source(results: Path, config: dict) -> str:
 def _compute_lines(results: Path, config: dict, gpu: str | None) -> list[str]:
     groups = compute_summary(results)
     if not groups:
-        return ["No benchmark files found under `benchmarks/`."]
+        return ["No benchmark files found under `models/`."]
     cpu = sum(g["cpu_hours"] for g in groups.values())
     wall = sum(g["wall_hours"] for g in groups.values())
     jobs = sum(g["jobs"] for g in groups.values())
@@ -403,14 +384,15 @@ def _table_sections(table_paths: dict[str, Path], ratios: list[float] | None
                     ) -> tuple[list[Section], list[list]]:
     """One section per built table, in the paper's order, and the summary's rows."""
     sections, summary = [], []
-    for table in (t for t in TITLES if t in table_paths):
+    for table in (t for t in TABLES if t in table_paths):
+        spec = TABLES[table]
         headers, rows, tally = comparison(table, pd.read_csv(table_paths[table]),
                                           pd.read_csv(paper_table(table)), ratios)
-        summary.append([(table, "key"), (TITLES[table], "value")]
+        summary.append([(table, "key"), (spec.title, "value")]
                        + [(str(tally.get(k, 0)), k if tally.get(k) else "value")
                           for k in ("agrees", "spread", "differs", "suspect", "missing")])
-        note = [Paragraph(NOTES[table])] if table in NOTES else []
-        sections.append(Section(f"{table.replace('table', 'Table ')}: {TITLES[table]}",
+        note = [Paragraph(spec.notes)] if spec.notes else []
+        sections.append(Section(f"{table.replace('table', 'Table ')}: {spec.title}",
                                 note + [Table(headers, rows)]))
     return sections, summary
 
@@ -418,7 +400,7 @@ def _table_sections(table_paths: dict[str, Path], ratios: list[float] | None
 def _summary_section(table_paths: dict[str, Path], summary: list[list]) -> Section:
     headers = ["table", "what", "agree", "within spread", "differ", "paper row suspect",
                "missing rows"]
-    missing = [t for t in TITLES if t not in table_paths]
+    missing = [t for t in TABLES if t not in table_paths]
     return Section("Summary", [
         Paragraph(TOLERANCE_TEXT),
         Table(headers, summary) if summary else Paragraph("No table was built."),
@@ -440,7 +422,7 @@ def report_sections(results: str, config: dict, tables: list[str], figures: list
                     confusions: list[str] | None = None) -> list[Section]:
     """The report's sections: setup, summary, defects, tables, figures, confusions."""
     table_paths = {Path(path).stem: Path(path) for path in tables}
-    unknown = sorted(set(table_paths) - set(TITLES))
+    unknown = sorted(set(table_paths) - set(TABLES))
     if unknown:
         raise ValueError(f"not a table of the paper: {', '.join(unknown)} (from --tables)")
     table_sections, summary = _table_sections(table_paths, config.get("labeled_ratios"))

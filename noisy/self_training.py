@@ -5,7 +5,8 @@ chain, trained on the labels alone), each requested student of each experiment i
 config ``self_training_check``, and for each student network its *yardstick*: the same
 network trained on the labels alone with the student's budget. A student that beats
 both its teacher and its yardstick has learned from the pseudo labels, not merely from
-a bigger network or a longer training.
+a bigger network or a longer training. The rows and the files they read come from
+:func:`noisy.workflow.outputs.self_training_rows`.
 """
 
 from __future__ import annotations
@@ -16,53 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from noisy.atomic import atomic_path
-from noisy.config import preset
-from noisy.plan import chain_stages, experiment_settings, supervised_dir, yardstick_dir
 
 COLUMNS = ["seed", "role", "experiment", "network", "train_images", "labeled", "pseudo",
            "top1", "top5", "vs_teacher", "vs_yardstick"]
-
-
-def check_rows(config: dict) -> list[dict]:
-    """Rows of results/self_training.csv: keys, budget and the result files each reads.
-
-    Every experiment must start from the same teacher (labeled ratio and first network).
-    """
-    check = config["self_training_check"]
-    values = preset(config)
-    teachers = {(experiment_settings(config, name)["labeled_ratio"],
-                 experiment_settings(config, name)["chain"][0])
-                for name in check["experiments"]}
-    if len(teachers) != 1:
-        raise ValueError("config key 'self_training_check.experiments': the experiments "
-                         f"start from different teachers {sorted(teachers)}")
-    (ratio, teacher), = teachers
-    rows = []
-    for seed in config["seeds"]:
-        rows.append({"seed": seed, "role": "teacher", "experiment": "", "network": teacher,
-                     "train_images": values["labeled_budget"],
-                     "files": {"eval": f"{supervised_dir(ratio, seed, teacher)}/eval.json"}})
-        networks = []
-        for name in check["experiments"]:
-            for stage in chain_stages(config, name, seed):
-                if stage.network not in check["networks"]:
-                    continue
-                networks.append(stage.network)
-                rows.append({"seed": seed, "role": "student", "experiment": name,
-                             "network": stage.network,
-                             "train_images": values["student_budget"],
-                             "files": {"eval": f"{stage.student_dir}/eval.json",
-                                       "trainset": f"{stage.selection_dir}/trainset.json"}})
-        for network in dict.fromkeys(networks):
-            rows.append({"seed": seed, "role": "yardstick", "experiment": "",
-                         "network": network, "train_images": values["student_budget"],
-                         "files": {"eval": f"{yardstick_dir(ratio, seed, network)}/eval.json"}})
-    return rows
-
-
-def input_files(rows: list[dict]) -> list[str]:
-    """Every result file the rows read, without repeats."""
-    return list(dict.fromkeys(path for row in rows for path in row["files"].values()))
 
 
 def _read(path: str) -> dict:

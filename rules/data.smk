@@ -1,12 +1,13 @@
+# CIFAR-10 as one array file, and the labeled/unlabeled splits of its train set.
 rule prepare_data:
     output:
-        data="results/data/cifar10.npz",
+        data=DATA,
         summary="results/data/cifar10.json",
     params:
         source=config["data_source"],
         download_root=config["download_root"],
     log:
-        "results/logs/prepare_data.log",
+        "results/data/prepare_data.log",
     conda:
         "../environment.yml"
     shell:
@@ -16,14 +17,14 @@ rule prepare_data:
 
 rule split:
     input:
-        data=rules.prepare_data.output.data,
+        data=DATA,
     output:
-        split="results/splits/ratio{ratio}/seed{seed}.npz",
-        summary="results/splits/ratio{ratio}/seed{seed}.json",
+        split="{split}/split.npz",
+        summary="{split}/split.json",
     params:
-        settings=split_settings,
+        settings=settings_of("split", Split),
     log:
-        "results/logs/split/ratio{ratio}/seed{seed}.log",
+        "{split}/split.log",
     conda:
         "../environment.yml"
     shell:

@@ -1,27 +1,26 @@
-# Evaluation of any trained model (supervised or student): clean metrics for every
-# model, robustness (FGSM, CIFAR-10-C, CIFAR-10-P) only where a table asks for it.
-# Both run on the configured `device`, in fp32.
+# Evaluation of any trained model: clean metrics (eval-*/) for every model, robustness
+# (FGSM, CIFAR-10-C, CIFAR-10-P; robustness-*/) only where a table asks for it. Both run
+# on the configured `device`, in fp32.
 
 
 rule evaluate:
     input:
-        data=rules.prepare_data.output.data,
-        model="results/{model_dir}/model.pt",
+        unpack(evaluation_inputs),
     output:
-        metrics="results/{model_dir}/eval.json",
+        metrics="{evaluation}/eval.json",
         confusion=report(
-            "results/{model_dir}/confusion.png",
+            "{evaluation}/confusion.png",
             caption="../report/confusion.rst",
             category="Confusion matrices",
         ),
     params:
-        settings=as_json({"test_per_class": PRESET["test_per_class"]}),
+        settings=settings_of("evaluation", Evaluation),
     log:
-        "results/logs/evaluate/{model_dir}.log",
+        "{evaluation}/evaluate.log",
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
-        **noisy_config.cluster_resources(config, "evaluate"),
+        **resources_of("evaluate"),
     conda:
         "../environment.yml"
     shell:
@@ -32,24 +31,23 @@ rule evaluate:
 
 rule evaluate_robustness:
     input:
-        data=rules.prepare_data.output.data,
-        model="results/{model_dir}/model.pt",
-        corruptions=corruption_files,
-        perturbations=perturbation_files,
+        unpack(robustness_inputs),
     output:
-        "results/{model_dir}/robustness.json",
+        metrics="{robustness}/robustness.json",
+        definition="{robustness}/stage.json",
     params:
-        settings=robustness_settings,
+        settings=settings_of("robustness", Robustness),
     log:
-        "results/logs/robustness/{model_dir}.log",
+        "{robustness}/evaluate.log",
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
-        **noisy_config.cluster_resources(config, "evaluate_robustness"),
+        **resources_of("evaluate_robustness"),
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy evaluate --data {input.data} --model {input.model}"
+        "python -m noisy evaluate-robustness --data {input.data} --model {input.model}"
         " --settings {params.settings:q} --corruptions {input.corruptions}"
         " --perturbations {input.perturbations} --device {config[device]}"
-        " --threads {threads} --out {output} > {log} 2>&1"
+        " --threads {threads} --out {output.metrics} --definition {output.definition}"
+        " > {log} 2>&1"

@@ -1,41 +1,19 @@
-# Pseudo labels: the teacher's predictions on the unlabeled pool (depend on the teacher
-# only), then selection (threshold + target type) and class balancing.
+# Pseudo labels: a teacher's predictions on the unlabeled pool of its split (they depend
+# on the teacher only), the labeled images plus the confident ones (select), and their
+# classes balanced (the student's training set).
 
 
-rule predict_supervised:
+rule predict:
     input:
-        data=rules.prepare_data.output.data,
-        split=rules.split.output.split,
-        model="results/supervised/ratio{ratio}/seed{seed}/{network}/model.pt",
+        unpack(prediction_inputs),
     output:
-        "results/supervised/ratio{ratio}/seed{seed}/{network}/predictions.npz",
+        "{model}/predictions.npz",
     log:
-        "results/logs/predict/supervised/ratio{ratio}/seed{seed}/{network}.log",
+        "{model}/predict.log",
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
-        **noisy_config.cluster_resources(config, "predict_supervised"),
-    conda:
-        "../environment.yml"
-    shell:
-        "python -m noisy predict --data {input.data} --split {input.split}"
-        " --model {input.model} --device {config[device]} --threads {threads}"
-        " --out {output} > {log} 2>&1"
-
-
-rule predict_student:
-    input:
-        data=rules.prepare_data.output.data,
-        split=experiment_split,
-        model="results/runs/{experiment}/seed{seed}/{network}/model.pt",
-    output:
-        "results/runs/{experiment}/seed{seed}/{network}/predictions.npz",
-    log:
-        "results/logs/predict/runs/{experiment}/seed{seed}/{network}.log",
-    threads: 2
-    resources:
-        gpu=GPU_PER_JOB,
-        **noisy_config.cluster_resources(config, "predict_student"),
+        **resources_of("predict"),
     conda:
         "../environment.yml"
     shell:
@@ -46,36 +24,36 @@ rule predict_student:
 
 rule select_pseudo_labels:
     input:
-        data=rules.prepare_data.output.data,
-        split=experiment_split,
-        predictions=teacher_predictions,
+        unpack(selection_inputs),
     output:
-        candidates="results/runs/{experiment}/seed{seed}/{network}/candidates.npz",
-        summary="results/runs/{experiment}/seed{seed}/{network}/candidates.json",
+        candidates="{selection}/candidates.npz",
+        summary="{selection}/candidates.json",
+        definition="{selection}/stage.json",
     params:
-        settings=selection_settings,
+        settings=settings_of("selection", Selection),
     log:
-        "results/logs/select/{experiment}/seed{seed}/{network}.log",
+        "{selection}/select.log",
     conda:
         "../environment.yml"
     shell:
         "python -m noisy select --data {input.data} --split {input.split}"
         " --predictions {input.predictions} --settings {params.settings:q}"
-        " --out {output.candidates} > {log} 2>&1"
+        " --out {output.candidates} --definition {output.definition} > {log} 2>&1"
 
 
 rule balance_classes:
     input:
-        rules.select_pseudo_labels.output.candidates,
+        balance_input,
     output:
-        trainset="results/runs/{experiment}/seed{seed}/{network}/trainset.npz",
-        summary="results/runs/{experiment}/seed{seed}/{network}/trainset.json",
+        trainset="{trainset}/trainset.npz",
+        summary="{trainset}/trainset.json",
+        definition="{trainset}/stage.json",
     params:
-        settings=selection_settings,
+        settings=settings_of("trainset", Balance),
     log:
-        "results/logs/balance/{experiment}/seed{seed}/{network}.log",
+        "{trainset}/balance.log",
     conda:
         "../environment.yml"
     shell:
         "python -m noisy balance --candidates {input} --settings {params.settings:q}"
-        " --out {output.trainset} > {log} 2>&1"
+        " --out {output.trainset} --definition {output.definition} > {log} 2>&1"

@@ -1,26 +1,28 @@
 # Figures and the finished report (results/report.md, results/report.html). Which tables
-# the report covers comes from config `report_tables` (default: all ten); the figures it
-# shows follow from those tables.
+# the report covers comes from config `report_tables`; the figures it shows follow from
+# those tables (noisy.workflow.outputs).
 rule figure1:
     input:
-        fgsm_inputs,
+        lambda wildcards: [entry["path"] for entry in fgsm_entries(wildcards)],
     output:
         png=report("results/figure1.png", caption="../report/figure1.rst", category="Figures"),
         csv=report("results/figure1.csv", caption="../report/figure1.rst", category="Figures"),
     params:
-        entries=fgsm_settings,
+        entries=lambda wildcards: as_json(fgsm_entries(wildcards)),
     log:
-        "results/logs/figures/figure1.log",
+        "results/logs/figure1.log",
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy.figures fgsm --entries {params.entries:q} --png {output.png}"
+        "python -m noisy figure1 --entries {params.entries:q} --png {output.png}"
         " --csv {output.csv} > {log} 2>&1"
 
 
 rule training_curves:
     input:
-        training_curve_inputs,
+        lambda wildcards: list(
+            dict.fromkeys(entry["path"] for entry in training_curve_entries(wildcards))
+        ),
     output:
         report(
             "results/figures/training_curves.png",
@@ -28,19 +30,19 @@ rule training_curves:
             category="Figures",
         ),
     params:
-        entries=training_curve_settings,
+        entries=lambda wildcards: as_json(training_curve_entries(wildcards)),
     log:
-        "results/logs/figures/training_curves.log",
+        "results/logs/training_curves.log",
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy.figures training-curves --entries {params.entries:q}"
+        "python -m noisy training-curves --entries {params.entries:q}"
         " --png {output} > {log} 2>&1"
 
 
 rule class_counts:
     input:
-        class_count_tables,
+        outputs.class_count_tables(config),
     output:
         report(
             "results/figures/class_counts.png",
@@ -48,16 +50,16 @@ rule class_counts:
             category="Figures",
         ),
     log:
-        "results/logs/figures/class_counts.log",
+        "results/logs/class_counts.log",
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy.figures class-counts --tables {input} --png {output} > {log} 2>&1"
+        "python -m noisy class-counts --tables {input} --png {output} > {log} 2>&1"
 
 
 rule seed_spread:
     input:
-        "results/{table}.csv",
+        outputs.table_file("{table}"),
     output:
         report(
             "results/figures/seed_spread_{table}.png",
@@ -68,29 +70,29 @@ rule seed_spread:
     params:
         ratios=" ".join(str(r) for r in config["table1"]["labeled_ratios"]),
     log:
-        "results/logs/figures/seed_spread_{table}.log",
+        "results/logs/seed_spread_{table}.log",
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy.figures seed-spread --table {input} --labeled-ratios {params.ratios}"
+        "python -m noisy seed-spread --table {input} --labeled-ratios {params.ratios}"
         " --png {output} > {log} 2>&1"
 
 
 rule report:
     input:
-        tables=report_table_files,
-        figures=report_figures,
+        tables=[outputs.table_file(table) for table in outputs.report_tables(config)],
+        figures=outputs.report_figures(config),
         confusions=report_confusions,
     output:
         md=report("results/report.md", caption="../report/report.rst", category="Report"),
         html=report("results/report.html", caption="../report/report.rst", category="Report"),
     params:
-        config=report_settings,
+        config=as_json(outputs.report_settings(PLAN)),
     log:
         "results/logs/report.log",
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy.report --results results --config-json {params.config:q}"
+        "python -m noisy report --results results --config-json {params.config:q}"
         " --tables {input.tables} --figures {input.figures} --confusions {input.confusions}"
         " --out-md {output.md} --out-html {output.html} > {log} 2>&1"

@@ -1,50 +1,48 @@
 # CIFAR-10-C and CIFAR-10-P generated from the clean test set (seeded), one file per
-# corruption or perturbation in the official layout. With `robustness: source: official`
-# the official files are read from their folders instead and these rules are not used.
+# corruption or perturbation in the official layout, in a folder named by the images
+# per class and the seed. With `robustness: source: official` the official files are
+# read from their folders instead and these rules are not used.
 
 
 rule generate_corruption:
     input:
-        data=rules.prepare_data.output.data,
+        data=DATA,
     output:
-        "results/robustness/cifar10_c/{corruption}.npy",
+        "{corruptions}/{name}.npy",
     params:
-        per_class=PRESET["robustness_per_class"] or 0,
-        seed=config["robustness"]["seed"],
+        subset=generated_set("corruptions"),
     log:
-        "results/logs/robustness/cifar10_c/{corruption}.log",
+        "{corruptions}/{name}.log",
     resources:
-        **noisy_config.cluster_resources(config, "generate_corruption"),
+        **resources_of("generate_corruption"),
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy generate-corruption --data {input.data} --name {wildcards.corruption}"
-        " --per-class {params.per_class} --seed {params.seed} --out {output} > {log} 2>&1"
+        "python -m noisy generate-corruption --data {input.data} --name {wildcards.name}"
+        " {params.subset} --out {output} > {log} 2>&1"
 
 
 rule generate_perturbation:
     input:
-        data=rules.prepare_data.output.data,
+        data=DATA,
     output:
-        "results/robustness/cifar10_p/{perturbation}.npy",
+        "{perturbations}/{name}.npy",
     params:
-        per_class=PRESET["robustness_per_class"] or 0,
-        seed=config["robustness"]["seed"],
+        subset=generated_set("perturbations"),
     log:
-        "results/logs/robustness/cifar10_p/{perturbation}.log",
+        "{perturbations}/{name}.log",
     resources:
-        **noisy_config.cluster_resources(config, "generate_perturbation"),
+        **resources_of("generate_perturbation"),
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy generate-perturbation --data {input.data}"
-        " --name {wildcards.perturbation} --per-class {params.per_class}"
-        " --seed {params.seed} --out {output} > {log} 2>&1"
+        "python -m noisy generate-perturbation --data {input.data} --name {wildcards.name}"
+        " {params.subset} --out {output} > {log} 2>&1"
 
 
 rule corruption_grid:
     input:
-        data=rules.prepare_data.output.data,
+        data=DATA,
     output:
         report(
             "results/figures/corruption_grid.png",
@@ -54,7 +52,7 @@ rule corruption_grid:
     params:
         seed=config["robustness"]["seed"],
     log:
-        "results/logs/figures/corruption_grid.log",
+        "results/figures/corruption_grid.log",
     conda:
         "../environment.yml"
     shell:

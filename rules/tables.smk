@@ -1,9 +1,9 @@
-# The paper's tables: each gathers per-model result files listed by noisy.tables.
+# The paper's tables: each gathers the result files its rows read (noisy.workflow.tables).
 
 
 rule table:
     input:
-        table_inputs,
+        lambda wildcards: tables.input_files(table_rows(wildcards)),
     output:
         report(
             "results/{table}.csv",
@@ -12,9 +12,9 @@ rule table:
             subcategory="{table}",
         ),
     params:
-        rows=table_rows,
+        rows=lambda wildcards: as_json(table_rows(wildcards)),
     log:
-        "results/logs/tables/{table}.log",
+        "results/logs/{table}.log",
     conda:
         "../environment.yml"
     shell:
@@ -25,7 +25,7 @@ rule table:
 # Teacher, students and their yardsticks side by side (config `self_training_check`).
 rule self_training_check:
     input:
-        self_training_inputs,
+        lambda wildcards: tables.input_files(outputs.self_training_rows(PLAN)),
     output:
         report(
             "results/self_training.csv",
@@ -33,9 +33,9 @@ rule self_training_check:
             category="Tables",
         ),
     params:
-        rows=self_training_rows,
+        rows=as_json(outputs.self_training_rows(PLAN)),
     log:
-        "results/logs/tables/self_training.log",
+        "results/logs/self_training.log",
     conda:
         "../environment.yml"
     shell:

@@ -134,3 +134,17 @@ def experiment_settings(config: dict, experiment: str) -> dict:
         raise KeyError(f"unknown experiment {experiment!r}; config 'experiments' has "
                        f"{', '.join(config['experiments'])}")
     return {**config["student_defaults"], **(config["experiments"][experiment] or {})}
+
+
+def load(path: str | Path = "config.yaml", overrides: list[str] | None = None) -> dict:
+    """The configuration file with ``key=value`` overrides (as ``snakemake --config``),
+    validated; for commands that plan without Snakemake (``python -m noisy where``)."""
+    config = yaml.safe_load(Path(path).read_text())
+    for item in overrides or []:
+        key, separator, value = item.partition("=")
+        if not separator:
+            raise ConfigError(f"--config {item!r}: expected key=value")
+        config[key] = yaml.safe_load(value)
+    config = coerce_cli_values(config)
+    check_schema(config, Path(path).resolve().parent / "schemas" / "config.schema.yaml")
+    return config

@@ -12,8 +12,8 @@ from noisy.workflow.tables import TABLES, eval_file, experiments, rows
 
 
 def report_tables(config: dict) -> list[str]:
-    """The tables the report covers."""
-    return list(config["report_tables"])
+    """The tables the report covers (default: all ten)."""
+    return list(config.get("report_tables") or TABLES)
 
 
 def table_file(table: str) -> str:

@@ -353,19 +353,31 @@ class Plan:
 
     # -- names → folders ----------------------------------------------------------------
     def where(self, experiment: str) -> list[dict]:
-        """The folders of an experiment's chain, per seed: teacher, then each link."""
+        """The folders of an experiment's chain, per seed: teacher, then each link, each
+        with the other experiments whose chains share it."""
         rows = []
         for seed in self.config["seeds"]:
             chain = self.chain(experiment, seed)
-            rows.append({"seed": seed, "stage": "split", "folder": chain.teacher.split.dir})
-            rows.append({"seed": seed, "stage": f"teacher {chain.teacher.network}",
-                         "folder": chain.teacher.dir})
+            stages = [("split", chain.teacher.split), (f"teacher {chain.teacher.network}",
+                                                       chain.teacher)]
             for link in chain.links:
-                rows += [{"seed": seed, "stage": "pseudo labels", "folder": link.selection.dir},
-                         {"seed": seed, "stage": "balanced set", "folder": link.balance.dir},
-                         {"seed": seed, "stage": f"student {link.student.network}",
-                          "folder": link.student.dir}]
+                stages += [("pseudo labels", link.selection), ("balanced set", link.balance),
+                           (f"student {link.student.network}", link.student)]
+            for name, stage in stages:
+                rows.append({"seed": seed, "stage": name, "folder": stage.dir,
+                             "shared_with": self._users(stage.dir, seed) - {experiment}})
         return rows
+
+    def _users(self, folder: str, seed: int) -> set[str]:
+        """The experiments whose chain (for ``seed``) has a stage in ``folder``."""
+        users = set()
+        for (name, chain_seed), chain in self.chains.items():
+            folders = {chain.teacher.split.dir, chain.teacher.dir} | {
+                stage.dir for link in chain.links
+                for stage in (link.selection, link.balance, link.student)}
+            if chain_seed == seed and folder in folders:
+                users.add(name)
+        return users
 
 
 def _noise_tag(noise: dict) -> str:
