@@ -407,48 +407,16 @@ def _augment(images: torch.Tensor, rounds: list, crop=None,
         return images
 
 
-def apply_op(images: torch.Tensor, name: str, values: torch.Tensor,
-             generator: torch.Generator | None = None, *,
-             centers: torch.Tensor | None = None, grouped: bool | None = None) -> torch.Tensor:
-    """Apply op ``name`` to every image with its own final (signed) value ``values[i]``.
-
-    Cutout centres (x, y in pixels, shape (B, 2)) are ``centers`` when given, else drawn
-    uniformly from ``generator``. ``grouped`` picks the code path (None: grouped on CPU).
-    """
-    _check_images(images)
-    if name not in _OP:
-        raise ValueError(f"unknown augmentation op {name!r}")
-    op = torch.full((images.shape[0],), _OP[name], dtype=torch.long, device=images.device)
-    if centers is None:
-        centers = _random_centers(images, generator)
-    rounds = [(op, values.to(images.device, torch.float64),
-               centers.to(images.device, torch.float64))]
-    return _augment(images, rounds, grouped=grouped)
-
-
-def rand_augment(images: torch.Tensor, n: int, m: float, generator: torch.Generator | None,
-                 *, grouped: bool | None = None) -> torch.Tensor:
-    """RandAugment: ``n`` rounds, each applying one uniformly drawn op per image at magnitude m.
-
-    Geometric ops flip their sign with probability 0.5, as in the paper. ``grouped`` picks
-    the code path (None: grouped on CPU); both give the same images.
-    """
-    _check_images(images)
-    return _augment(images, _draw_rounds(images, n, m, generator), grouped=grouped)
-
-
-def random_crop_flip(images: torch.Tensor, padding: int,
-                     generator: torch.Generator | None) -> torch.Tensor:
-    """Per-sample random HxW crop of the zero-padded images, then horizontal flip (p=0.5)."""
-    _check_images(images)
-    return _augment(images, [], _draw_crop(images, padding, generator))
+def standardize(images: torch.Tensor) -> torch.Tensor:
+    """Float images in [0, 1] (B, 3, H, W) -> network input ``(x - MEAN) / STD``."""
+    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
+    return (images - mean) / std
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images (B, 3, H, W) -> float32 ``(x / 255 - MEAN) / STD``."""
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
-    return images.float().div_(255).sub_(mean).div_(std)
+    """uint8 images (B, 3, H, W) -> float32 network input ``(x / 255 - MEAN) / STD``."""
+    return standardize(images.float().div_(255))
 
 
 def mixup(inputs: torch.Tensor, targets: torch.Tensor, alpha: float,
@@ -468,16 +436,14 @@ def mixup(inputs: torch.Tensor, targets: torch.Tensor, alpha: float,
 class TrainAugment:
     """Input noise of the paper: RandAugment(n, m) -> crop/flip -> normalise, batched.
 
-    ``mixup_alpha`` (None or 0: off) is applied separately, via :meth:`mix`. ``grouped``
-    picks the code path (None: grouped on CPU, host-sync-free batched elsewhere).
+    Mixup is applied after it, by :func:`mixup`. ``grouped`` picks the code path (None:
+    grouped on CPU, host-sync-free batched elsewhere).
     """
 
-    def __init__(self, n: int, m: float, padding: int = 4, mixup_alpha: float | None = None,
-                 grouped: bool | None = None):
+    def __init__(self, n: int, m: float, padding: int = 4, grouped: bool | None = None):
         self.n = n
         self.m = m
         self.padding = padding
-        self.mixup_alpha = mixup_alpha
         self.grouped = grouped
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -488,13 +454,5 @@ class TrainAugment:
         with _one_cpu_thread(images):
             return normalize(_augment(images, rounds, crop, self.grouped))
 
-    def mix(self, inputs: torch.Tensor, targets: torch.Tensor,
-            generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mixup with ``mixup_alpha`` when set, else the batch unchanged."""
-        if not self.mixup_alpha:
-            return inputs, targets
-        return mixup(inputs, targets, self.mixup_alpha, generator)
-
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(n={self.n}, m={self.m}, padding={self.padding}, "
-                f"mixup_alpha={self.mixup_alpha})")
+        return f"{type(self).__name__}(n={self.n}, m={self.m}, padding={self.padding})"

@@ -19,7 +19,7 @@ the grown class) then gives the same low-index images copy after copy. The final
 per-class counts are the same either way (the paper's P column is reproduced).
 
 A class with no image at all cannot be topped up (the report's code loops forever
-there); both :func:`balance` and :func:`balance_counts` raise ``ValueError`` instead.
+there); :func:`balance` raises ``ValueError`` instead.
 """
 
 from __future__ import annotations
@@ -45,24 +45,6 @@ def _empty_class_error(class_index: int, min_per_class: int) -> ValueError:
         f"class {class_index} has no images (no labeled image and no pseudo label above "
         f"the threshold), so it cannot be topped up to {min_per_class} by duplication"
     )
-
-
-def balance_counts(
-    counts: Sequence[int], min_per_class: int = 4000, max_gap: int = 1000
-) -> list[int]:
-    """Per-class counts after balancing, from per-class counts before it.
-
-    Raises ``ValueError`` naming the class if a class has zero images but must be
-    topped up (``min_per_class > 0``).
-    """
-    _check_settings(min_per_class, max_gap)
-    topped = []
-    for class_index, count in enumerate(counts):
-        if count == 0 and min_per_class > 0:
-            raise _empty_class_error(class_index, min_per_class)
-        topped.append(max(int(count), min_per_class))
-    cap = min(topped) + max_gap
-    return [min(count, cap) for count in topped]
 
 
 def _rank_order(training_set: TrainingSet, members: np.ndarray) -> np.ndarray:

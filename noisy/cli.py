@@ -26,20 +26,27 @@ def _split(args) -> None:
     split_stage(args.data, json.loads(args.settings), args.out)
 
 
-def _train_supervised(args) -> None:
-    from noisy.supervised import train_supervised
+def _train(args) -> None:
+    from noisy.train_stage import train_stage
 
-    train_supervised(args.data, args.split, json.loads(args.settings), args.state,
-                     args.model, args.history, threads=args.threads,
-                     checkpoint_interval_s=args.checkpoint_interval_s)
+    train_stage(args.data, json.loads(args.settings), args.state, args.model, args.history,
+                split_path=args.split, trainset_path=args.trainset, threads=args.threads,
+                checkpoint_interval_s=args.checkpoint_interval_s)
 
 
 def _evaluate(args) -> None:
-    from noisy.evaluation import evaluate
+    from noisy.evaluation import evaluate_clean
 
-    evaluate(args.model, args.data, args.out, json.loads(args.settings),
-             corruption_files=args.corruptions, perturbation_files=args.perturbations,
-             confusion_path=args.confusion, device=args.device, threads=args.threads)
+    evaluate_clean(args.model, args.data, args.out, json.loads(args.settings),
+                   confusion_path=args.confusion, device=args.device, threads=args.threads)
+
+
+def _evaluate_robustness(args) -> None:
+    from noisy.evaluation import evaluate_robustness
+
+    evaluate_robustness(args.model, args.data, args.out, json.loads(args.settings),
+                        args.corruptions, args.perturbations, device=args.device,
+                        threads=args.threads)
 
 
 def _generate_corruption(args) -> None:
@@ -79,14 +86,6 @@ def _balance(args) -> None:
     from noisy.balancing import balance_stage
 
     balance_stage(args.candidates, json.loads(args.settings), args.out)
-
-
-def _train_student(args) -> None:
-    from noisy.student import train_student
-
-    train_student(args.data, args.trainset, json.loads(args.settings), args.state,
-                  args.model, args.history, threads=args.threads,
-                  checkpoint_interval_s=args.checkpoint_interval_s)
 
 
 def _table(args) -> None:
@@ -153,17 +152,6 @@ def _throughput(args) -> None:
     print(text)
 
 
-def _training_arguments(sub: argparse.ArgumentParser, settings_help: str) -> None:
-    sub.add_argument("--data", required=True)
-    sub.add_argument("--settings", required=True, help=settings_help)
-    sub.add_argument("--state", required=True, help="resumable state side file")
-    sub.add_argument("--model", required=True)
-    sub.add_argument("--history", required=True)
-    sub.add_argument("--threads", type=int, default=None)
-    sub.add_argument("--checkpoint-interval-s", type=float, default=60.0,
-                     help="save the resumable state every this many seconds (0 = every step)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per workflow stage."""
     parser = argparse.ArgumentParser(prog="python -m noisy", description=__doc__)
@@ -184,20 +172,43 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--settings", required=True, help="JSON from noisy.config.split_settings")
     sub.add_argument("--out", required=True)
 
-    sub = command("train-supervised", _train_supervised, "train on the labeled images")
-    sub.add_argument("--split", required=True)
-    _training_arguments(sub, "JSON from noisy.config.supervised_job")
+    sub = command("train", _train, "train a network on a split's labeled images (--split) "
+                  "or on a student's balanced set (--trainset)")
+    sub.add_argument("--data", required=True)
+    trainset = sub.add_mutually_exclusive_group(required=True)
+    trainset.add_argument("--split", help="split .npz: train on its labeled images")
+    trainset.add_argument("--trainset", help="balanced training set .npz of a student")
+    sub.add_argument("--settings", required=True,
+                     help="JSON: arch, train (TrainSettings fields), monitor_test_size")
+    sub.add_argument("--state", required=True, help="resumable state side file")
+    sub.add_argument("--model", required=True)
+    sub.add_argument("--history", required=True)
+    sub.add_argument("--threads", type=int, default=None)
+    sub.add_argument("--checkpoint-interval-s", type=float, default=60.0,
+                     help="save the resumable state every this many seconds (0 = every step)")
 
     sub = command("evaluate", _evaluate, "score a model on the clean test set")
     sub.add_argument("--data", required=True)
     sub.add_argument("--model", required=True)
-    sub.add_argument("--out", required=True)
-    sub.add_argument("--settings", required=True, help="JSON: subset sizes, FGSM epsilons")
-    sub.add_argument("--corruptions", nargs="*", default=[], help="CIFAR-10-C .npy files")
-    sub.add_argument("--perturbations", nargs="*", default=[], help="CIFAR-10-P .npy files")
+    sub.add_argument("--settings", required=True, help='JSON: {"test_per_class": N or null}')
     sub.add_argument("--confusion", default=None, help="confusion-matrix PNG to write")
     sub.add_argument("--device", default="auto")
     sub.add_argument("--threads", type=int, default=None)
+    sub.add_argument("--out", required=True)
+
+    sub = command("evaluate-robustness", _evaluate_robustness,
+                  "clean metrics, FGSM, CIFAR-10-C and CIFAR-10-P of a model")
+    sub.add_argument("--data", required=True)
+    sub.add_argument("--model", required=True)
+    sub.add_argument("--settings", required=True,
+                     help="JSON: test_per_class, fgsm_per_class, fgsm_epsilons, "
+                          "robustness_per_class, official")
+    sub.add_argument("--corruptions", nargs="+", required=True, help="CIFAR-10-C .npy files")
+    sub.add_argument("--perturbations", nargs="+", required=True,
+                     help="CIFAR-10-P .npy files")
+    sub.add_argument("--device", default="auto")
+    sub.add_argument("--threads", type=int, default=None)
+    sub.add_argument("--out", required=True)
 
     for name, handler, what in (("generate-corruption", _generate_corruption, "CIFAR-10-C"),
                                 ("generate-perturbation", _generate_perturbation, "CIFAR-10-P")):
@@ -232,10 +243,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--candidates", required=True)
     sub.add_argument("--settings", required=True, help="JSON from noisy.plan.selection_settings")
     sub.add_argument("--out", required=True)
-
-    sub = command("train-student", _train_student, "train a student on a balanced set")
-    sub.add_argument("--trainset", required=True)
-    _training_arguments(sub, "JSON from noisy.plan.student_job")
 
     sub = command("table", _table, "gather one of the paper's tables")
     sub.add_argument("--name", required=True, help="table1 ... table10")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import json
 import os
 import pickle
 import tarfile
@@ -117,21 +116,6 @@ def load(path: str | os.PathLike) -> Dataset:
             test_labels=data["test_labels"],
             classes=tuple(str(name) for name in data["classes"]),
         )
-
-
-def verify(path: str | os.PathLike) -> dict:
-    """Check the ``.npz`` against the sha256 in its sidecar JSON; return the summary."""
-    sidecar = summary_path(path)
-    try:
-        summary = json.loads(sidecar.read_text())
-    except (OSError, ValueError) as exc:
-        raise DataSourceError(f"{sidecar}: cannot read the summary ({exc})") from exc
-    actual = _sha256(path)
-    if actual != summary.get("sha256"):
-        raise DataSourceError(
-            f"{path}: sha256 {actual} does not match {summary.get('sha256')} in {sidecar}"
-        )
-    return summary
 
 
 def _sha256(path: str | os.PathLike) -> str:

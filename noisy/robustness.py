@@ -16,14 +16,12 @@ import numpy as np
 from noisy.corruptions import corruption_grid, make_cifar10_c
 from noisy.data import load
 from noisy.perturbations import make_cifar10_p
-from noisy.subsets import per_class_subset
-
-SUBSET_SEED = 0  # the same test images for every model and every corruption
+from noisy.subsets import TEST_SUBSET_SEED, per_class_subset
 
 
 def robustness_subset(test_labels: np.ndarray, per_class: int | None) -> np.ndarray:
     """Indices of the test images the corrupted and perturbed sets are made from."""
-    return per_class_subset(test_labels, per_class, SUBSET_SEED)
+    return per_class_subset(test_labels, per_class, TEST_SUBSET_SEED)
 
 
 def generate_corruption(data_path: str, name: str, per_class: int | None, seed: int,

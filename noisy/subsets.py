@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+TEST_SUBSET_SEED = 0  # every model is scored, attacked and corrupted on the same test images
+
 
 def per_class_subset(labels: np.ndarray, per_class: int | None, seed: int) -> np.ndarray:
     """Sorted indices of ``per_class`` images of every class, drawn with ``seed``.

@@ -196,6 +196,62 @@ class _Epoch:
                    state["correct"].to(device), state["lr"], state["train_seconds"])
 
 
+class _Run:
+    """A training job in progress: model, optimiser, schedule, augmentation RNG, where it is
+    (epochs done, the epoch under way) and its history; saves all of it as its state."""
+
+    def __init__(self, model, settings: TrainSettings, device: torch.device, epochs: int,
+                 steps_per_epoch: int, state_path, job_fingerprint: str, stop: StopRequest):
+        self.model, self.settings, self.device = model, settings, device
+        self.epochs, self.steps_per_epoch = epochs, steps_per_epoch
+        self.state_path, self.fingerprint, self.stop = state_path, job_fingerprint, stop
+        self.optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr,
+                                         momentum=settings.momentum,
+                                         weight_decay=settings.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            self.optimizer, lr_milestone_steps(epochs * steps_per_epoch, settings.lr_milestones),
+            settings.lr_gamma)
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(settings.seed)
+        self.history: list[dict] = []
+        self.epoch = 0  # epochs finished
+        self.current: _Epoch | None = None  # the epoch under way, if any
+        self.wall_before = 0.0  # wall time of the earlier attempts
+        self.start_clock()
+
+    def start_clock(self) -> None:
+        """Count wall time and the checkpoint interval from now."""
+        self.run_start = self.last_save = time.perf_counter()
+
+    def wall_s(self) -> float:
+        return self.wall_before + time.perf_counter() - self.run_start
+
+    def save(self, finished: bool = False) -> None:
+        save_state(self.state_path, {
+            "fingerprint": self.fingerprint, "epoch": self.epoch, "finished": finished,
+            "current": self.current.to_state() if self.current is not None else None,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": _rng_states(self.device, self.generator), "history": self.history,
+            "wall_s": round(self.wall_s(), 2),
+        })
+
+    def save_if_due_or_stopped(self) -> None:
+        """Save when the checkpoint interval has passed or on SIGTERM; then stop on SIGTERM."""
+        stop = self.stop
+        if (stop.requested
+                or time.perf_counter() - self.last_save >= self.settings.checkpoint_interval_s):
+            self.save()
+            self.last_save = time.perf_counter()
+        if stop.requested:
+            where = (f"epoch {self.epoch + 1}, step {self.current.step}/{self.steps_per_epoch}"
+                     if self.current is not None else f"the end of epoch {self.epoch}")
+            log.warning("signal %d: saved the training state at %s to %s; rerun to resume",
+                        stop.signal, where, self.state_path)
+            raise TrainingInterrupted(f"stopped by signal {stop.signal} at {where}; the state "
+                                      f"is saved in {self.state_path}, rerun the job to resume")
+
+
 def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
           train_targets: np.ndarray, test_images: np.ndarray, test_labels: np.ndarray,
           model_path: str | os.PathLike, history_path: str | os.PathLike,
@@ -227,9 +283,11 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
             log.info("training already finished (state %s, %d/%d epochs): writing the model "
                      "and history from it, no epoch trained", state_path, state["epoch"], epochs)
         else:
-            history = _run_epochs(model, arch, settings, device, epochs, train_images,
-                                  train_targets, test_images, test_labels, state, state_path,
-                                  job_fingerprint, stop)
+            run = _start_or_resume(model, settings, device, epochs,
+                                   math.ceil(size / settings.batch_size), state, state_path,
+                                   job_fingerprint, stop)
+            history = _train_epochs(run, arch, train_images, train_targets, test_images,
+                                    test_labels)
         save_model(model, model_path, **(metadata or {}))
         write_text(history_path, _history_csv(history))
     final = history[-1]
@@ -237,36 +295,33 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
             "final_test_acc": final["test_acc"], "wall_s": final["wall_s"]}
 
 
-def _run_epochs(model, arch: Architecture, settings: TrainSettings, device: torch.device,
-                epochs: int, train_images: np.ndarray, train_targets: np.ndarray,
-                test_images: np.ndarray, test_labels: np.ndarray, state: dict | None,
-                state_path, job_fingerprint: str, stop: StopRequest) -> list[dict]:
-    """The training loop from ``state`` (or from scratch); returns the history rows."""
-    size = train_images.shape[0]
-    batch_size = settings.batch_size
-    steps_per_epoch = math.ceil(size / batch_size)
-    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
-                                weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(
-        optimizer, lr_milestone_steps(epochs * steps_per_epoch, settings.lr_milestones),
-        settings.lr_gamma)
-    augment_generator = torch.Generator(device=device)
-    augment_generator.manual_seed(settings.seed)
-    history: list[dict] = []
-    epoch, wall_before, current = 0, 0.0, None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        _restore_rng_states(state["rng"], device, augment_generator)
-        history, epoch, wall_before = state["history"], state["epoch"], state["wall_s"]
-        if state["current"] is not None:
-            current = _Epoch.from_state(state["current"], device)
-            log.info("resuming from %s mid-epoch at epoch %d/%d, step %d/%d", state_path,
-                     epoch + 1, epochs, current.step, steps_per_epoch)
-        else:
-            log.info("resuming from %s at epoch %d/%d", state_path, epoch, epochs)
+def _start_or_resume(model, settings: TrainSettings, device: torch.device, epochs: int,
+                     steps_per_epoch: int, state: dict | None, state_path,
+                     job_fingerprint: str, stop: StopRequest) -> _Run:
+    """A fresh run, or the run saved in ``state`` (at an epoch's end or mid-epoch)."""
+    run = _Run(model, settings, device, epochs, steps_per_epoch, state_path, job_fingerprint,
+               stop)
+    if state is None:
+        return run
+    model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scheduler.load_state_dict(state["scheduler"])
+    _restore_rng_states(state["rng"], device, run.generator)
+    run.history, run.epoch, run.wall_before = state["history"], state["epoch"], state["wall_s"]
+    if state["current"] is not None:
+        run.current = _Epoch.from_state(state["current"], device)
+        log.info("resuming from %s mid-epoch at epoch %d/%d, step %d/%d", state_path,
+                 run.epoch + 1, epochs, run.current.step, steps_per_epoch)
+    else:
+        log.info("resuming from %s at epoch %d/%d", state_path, run.epoch, epochs)
+    return run
 
+
+def _train_epochs(run: _Run, arch: Architecture, train_images: np.ndarray,
+                  train_targets: np.ndarray, test_images: np.ndarray,
+                  test_labels: np.ndarray) -> list[dict]:
+    """Train ``run`` to its last epoch, then save it as finished; return the history rows."""
+    settings, device, model = run.settings, run.device, run.model
     step_model = torch.compile(model) if settings.compile else model
     images = images_to_tensor(train_images, device)
     targets = torch.as_tensor(train_targets, dtype=torch.float32, device=device)
@@ -275,91 +330,80 @@ def _run_epochs(model, arch: Architecture, settings: TrainSettings, device: torc
     pipeline = {"batched": TrainAugment, "pil": PILBatchAugment}[settings.input_pipeline]
     augment = pipeline(settings.randaugment_n, settings.randaugment_m,
                        padding=settings.crop_padding)
+    size, epochs = images.shape[0], run.epochs
     monitored = monitored_epochs(epochs, settings.monitor_epochs)
     log.info("training %s (%d parameters) on %d images for %d epochs (%d images) on %s; "
              "monitoring %d epochs, saving the state every %g s", arch.network,
              count_parameters(model), size, epochs, epochs * size, device, len(monitored),
              settings.checkpoint_interval_s)
-    run_start = last_save = time.perf_counter()
-    first_epoch = epoch
-
-    def save(finished: bool = False) -> None:
-        save_state(state_path, {
-            "fingerprint": job_fingerprint, "epoch": epoch, "finished": finished,
-            "current": current.to_state() if current is not None else None,
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "rng": _rng_states(device, augment_generator),
-            "history": history,
-            "wall_s": round(wall_before + time.perf_counter() - run_start, 2),
-        })
-
-    def save_if_due_or_stopped() -> None:
-        nonlocal last_save
-        if stop.requested or time.perf_counter() - last_save >= settings.checkpoint_interval_s:
-            save()
-            last_save = time.perf_counter()
-        if stop.requested:
-            where = (f"epoch {epoch + 1}, step {current.step}/{steps_per_epoch}"
-                     if current is not None else f"the end of epoch {epoch}")
-            log.warning("signal %d: saved the training state at %s to %s; rerun to resume",
-                        stop.signal, where, state_path)
-            raise TrainingInterrupted(f"stopped by signal {stop.signal} at {where}; the state "
-                                      f"is saved in {state_path}, rerun the job to resume")
-
-    while epoch < epochs:
-        if current is None:
-            order = torch.randperm(size, generator=augment_generator, device=device)
-            current = _Epoch(order, 0, torch.zeros((), device=device),
-                             torch.zeros((), device=device), optimizer.param_groups[0]["lr"],
-                             0.0)
-        model.train()
-        while current.step < steps_per_epoch:
-            segment_start = time.perf_counter()
-            batch = current.order[current.step * batch_size:(current.step + 1) * batch_size]
-            inputs = augment(images[batch], augment_generator)
-            batch_targets = targets[batch]
-            if settings.mixup_alpha > 0:
-                inputs, batch_targets = mixup(inputs, batch_targets, settings.mixup_alpha,
-                                              augment_generator)
-            loss, logits = sgd_step(step_model, optimizer, inputs, batch_targets, device)
-            scheduler.step()
-            current.loss_sum += loss.detach() * batch.shape[0]
-            current.correct += (logits.argmax(1) == batch_targets.argmax(1)).sum()
-            current.step += 1
-            current.train_seconds += time.perf_counter() - segment_start
-            if current.step < steps_per_epoch:
-                save_if_due_or_stopped()
-        epoch += 1
-        if epoch in monitored:
-            history.append(_monitor_row(model, current, epoch, size, test_x, test_y, device,
-                                        wall_before + time.perf_counter() - run_start))
-            elapsed = time.perf_counter() - run_start
-            eta = elapsed / (epoch - first_epoch) * (epochs - epoch)
-            row = history[-1]
-            log.info("epoch %d/%d lr %.4g loss %.4f train_acc %.2f%% test_acc %.2f%% "
-                     "%.0f images/s ETA %s", epoch, epochs, row["lr"], row["train_loss"],
-                     row["train_acc"], row["test_acc"], row["images_per_s"],
-                     format_duration(eta))
-        current = None
-        if epoch < epochs:
-            save_if_due_or_stopped()
-    save(finished=True)
-    return history
+    run.start_clock()
+    first_epoch = run.epoch
+    while run.epoch < epochs:
+        sums = _train_epoch(run, step_model, augment, images, targets)
+        if run.epoch in monitored:
+            run.history.append(_epoch_row(run, sums, size, test_x, test_y, first_epoch))
+        if run.epoch < epochs:
+            run.save_if_due_or_stopped()
+    run.save(finished=True)
+    return run.history
 
 
-def _monitor_row(model, current: _Epoch, epoch: int, size: int, test_x: torch.Tensor,
-                 test_y: torch.Tensor, device: torch.device, wall_s: float) -> dict:
-    """The history row of a monitored epoch: its training sums and the monitor set's scores."""
-    train_loss = current.loss_sum.item() / size  # waits for the epoch's last step
-    train_acc = current.correct.item() / size * 100.0
-    test_loss, test_acc = monitor_scores(model, test_x, test_y, device)
-    return {
-        "epoch": epoch,
-        "lr": current.lr,
+def _train_epoch(run: _Run, step_model, augment, images: torch.Tensor,
+                 targets: torch.Tensor) -> _Epoch:
+    """The rest of the epoch under way (a new one if none is); returns its running sums.
+
+    Saves the state between steps when due or on SIGTERM (see :meth:`_Run.save_if_due_or_stopped`).
+    """
+    settings, device = run.settings, run.device
+    size, batch_size = images.shape[0], settings.batch_size
+    if run.current is None:
+        order = torch.randperm(size, generator=run.generator, device=device)
+        run.current = _Epoch(order, 0, torch.zeros((), device=device),
+                             torch.zeros((), device=device),
+                             run.optimizer.param_groups[0]["lr"], 0.0)
+    current = run.current
+    run.model.train()
+    while current.step < run.steps_per_epoch:
+        segment_start = time.perf_counter()
+        batch = current.order[current.step * batch_size:(current.step + 1) * batch_size]
+        inputs = augment(images[batch], run.generator)
+        batch_targets = targets[batch]
+        if settings.mixup_alpha > 0:
+            inputs, batch_targets = mixup(inputs, batch_targets, settings.mixup_alpha,
+                                          run.generator)
+        loss, logits = sgd_step(step_model, run.optimizer, inputs, batch_targets, device)
+        run.scheduler.step()
+        current.loss_sum += loss.detach() * batch.shape[0]
+        current.correct += (logits.argmax(1) == batch_targets.argmax(1)).sum()
+        current.step += 1
+        current.train_seconds += time.perf_counter() - segment_start
+        if current.step < run.steps_per_epoch:
+            run.save_if_due_or_stopped()
+    run.epoch += 1
+    run.current = None
+    return current
+
+
+def _epoch_row(run: _Run, sums: _Epoch, size: int, test_x: torch.Tensor, test_y: torch.Tensor,
+               first_epoch: int) -> dict:
+    """The history row of a monitored epoch, logged: its training sums and the monitor scores."""
+    wall_s = run.wall_s()
+    train_loss = sums.loss_sum.item() / size  # waits for the epoch's last step
+    train_acc = sums.correct.item() / size * 100.0
+    test_loss, test_acc = monitor_scores(run.model, test_x, test_y, run.device)
+    row = {
+        "epoch": run.epoch,
+        "lr": sums.lr,
         "train_loss": round(train_loss, 6),
         "train_acc": round(train_acc, 4),
         "test_loss": round(test_loss, 6),
         "test_acc": round(test_acc, 4),
-        "images_per_s": round(size / max(current.train_seconds, 1e-9), 1),
+        "images_per_s": round(size / max(sums.train_seconds, 1e-9), 1),
         "wall_s": round(wall_s, 2),
     }
+    elapsed = time.perf_counter() - run.run_start
+    eta = elapsed / (run.epoch - first_epoch) * (run.epochs - run.epoch)
+    log.info("epoch %d/%d lr %.4g loss %.4f train_acc %.2f%% test_acc %.2f%% "
+             "%.0f images/s ETA %s", run.epoch, run.epochs, row["lr"], row["train_loss"],
+             row["train_acc"], row["test_acc"], row["images_per_s"], format_duration(eta))
+    return row

@@ -24,10 +24,6 @@ CLASSES = ("cat", "dog", "frog")
 collect_ignore = [] if os.environ.get("NOISY_SLURM_TESTS") == "1" else ["slurm"]
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: a test that takes more than ~20 s")
-
-
 def synthetic_images(count: int, seed: int = 0, size: int = 32) -> np.ndarray:
     """``count`` random (size, size, 3) uint8 images, the same for the same arguments."""
     return np.random.default_rng(seed).integers(0, 256, (count, size, size, 3), dtype=np.uint8)

@@ -15,6 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
+import noisy.augment as augment
 from noisy.augment import (
     MEAN,
     OP_NAMES,
@@ -22,12 +23,10 @@ from noisy.augment import (
     SIGNED_OPS,
     STD,
     TrainAugment,
-    apply_op,
     mixup,
     normalize,
     op_value,
-    rand_augment,
-    random_crop_flip,
+    standardize,
 )
 from noisy.pil_augment import PILRandAugment, apply_pil_op, paper_train_transform
 
@@ -89,6 +88,28 @@ def images() -> torch.Tensor:
     two_level[:, 16:] = (200, 30, 255)
     arrays.append(two_level)
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+
+
+# TrainAugment's own stages, one at a time: a RandAugment round of one chosen op, RandAugment
+# alone, crop/flip alone.
+def _apply_op(images: torch.Tensor, name: str, values: torch.Tensor,
+              generator: torch.Generator | None = None, *, centers: torch.Tensor | None = None,
+              grouped: bool | None = None) -> torch.Tensor:
+    """Op ``name`` on every image with its own signed value ``values[i]``."""
+    op = torch.full((len(images),), OP_NAMES.index(name), dtype=torch.long)
+    if centers is None:
+        centers = augment._random_centers(images, generator)
+    return augment._augment(images, [(op, values.double(), centers.double())], grouped=grouped)
+
+
+def _rand_augment(images: torch.Tensor, n: int, m: float, generator: torch.Generator, *,
+                  grouped: bool | None = None) -> torch.Tensor:
+    return augment._augment(images, augment._draw_rounds(images, n, m, generator),
+                            grouped=grouped)
+
+
+def _crop_flip(images: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
+    return augment._augment(images, [], augment._draw_crop(images, padding, generator))
 
 
 def _pil(image: torch.Tensor) -> Image.Image:
@@ -156,7 +177,7 @@ def test_ops_match_the_original_code(original, key: str, name: str, m: int,
     else:
         images = torch.from_numpy(inputs).permute(0, 3, 1, 2).contiguous()
         values = torch.full((len(inputs),), value, dtype=torch.float64)
-        out = apply_op(images, name, values, centers=torch.from_numpy(centers),
+        out = _apply_op(images, name, values, centers=torch.from_numpy(centers),
                        grouped=path == "grouped").permute(0, 2, 3, 1).numpy()
     expected = outputs[key]
     if name == "rotate":
@@ -171,7 +192,7 @@ def test_posterize_below_one_bit_keeps_the_top_bit(images: torch.Tensor, grouped
     # The original keeps max(1, int(v)) bits: at M=3 (v=0.4) images must not go black.
     values = torch.tensor([0.0, 0.4, 0.99]).repeat_interleave(len(images) // 3 + 1)
     values = values[:len(images)].double()
-    assert torch.equal(apply_op(images, "posterize", values, grouped=grouped), images & 0x80)
+    assert torch.equal(_apply_op(images, "posterize", values, grouped=grouped), images & 0x80)
     for image, value in zip(images, values, strict=True):
         out = apply_pil_op(_pil(image), "posterize", float(value))
         assert np.array_equal(np.asarray(out), image.permute(1, 2, 0).numpy() & 0x80)
@@ -180,7 +201,7 @@ def test_posterize_below_one_bit_keeps_the_top_bit(images: torch.Tensor, grouped
 @pytest.mark.parametrize("name", OP_NAMES)
 def test_ops_keep_dtype_and_shape(images: torch.Tensor, name: str) -> None:
     generator = torch.Generator().manual_seed(0)
-    out = apply_op(images, name, _spread(name, len(images), signed=True), generator)
+    out = _apply_op(images, name, _spread(name, len(images), signed=True), generator)
     assert out.dtype == torch.uint8 and out.shape == images.shape
 
 
@@ -189,7 +210,7 @@ def test_ops_keep_dtype_and_shape(images: torch.Tensor, name: str) -> None:
 def test_pixel_ops_match_pil_exactly(images: torch.Tensor, name: str, grouped: bool) -> None:
     values = _spread(name, len(images))
     expected = _pil_reference(images, name, values)
-    assert torch.equal(apply_op(images, name, values, grouped=grouped), expected)
+    assert torch.equal(_apply_op(images, name, values, grouped=grouped), expected)
 
 
 @pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "batched"])
@@ -197,7 +218,7 @@ def test_pixel_ops_match_pil_exactly(images: torch.Tensor, name: str, grouped: b
 def test_geometric_ops_match_pil(images: torch.Tensor, name: str, grouped: bool) -> None:
     values = _spread(name, len(images), signed=True)
     expected = _pil_reference(images, name, values)
-    out = apply_op(images, name, values, grouped=grouped)
+    out = _apply_op(images, name, values, grouped=grouped)
     # Pillow's fixed-point resampling is reproduced exactly; allow stray boundary pixels
     # from libm differences in cos/sin.
     same = (out == expected).all(dim=1).float().mean(dim=(1, 2))
@@ -211,13 +232,13 @@ def test_cutout_matches_pil(images: torch.Tensor, grouped: bool) -> None:
     centers[:4] = torch.tensor([[0.0, 0.0], [31.9, 31.9], [0.5, 31.0], [16.0, 16.0]])
     values = _spread("cutout", len(images))
     expected = _pil_reference(images, "cutout", values, centers)
-    out = apply_op(images, "cutout", values, centers=centers, grouped=grouped)
+    out = _apply_op(images, "cutout", values, centers=centers, grouped=grouped)
     assert torch.equal(out, expected)
 
 
 def test_rand_augment_is_seeded(images: torch.Tensor) -> None:
     def run(seed: int) -> torch.Tensor:
-        return rand_augment(images, 2, 27, torch.Generator().manual_seed(seed))
+        return _rand_augment(images, 2, 27, torch.Generator().manual_seed(seed))
 
     first = run(3)
     assert first.dtype == torch.uint8 and first.shape == images.shape
@@ -227,11 +248,11 @@ def test_rand_augment_is_seeded(images: torch.Tensor) -> None:
 
 
 def test_rand_augment_zero_rounds_is_identity(images: torch.Tensor) -> None:
-    assert torch.equal(rand_augment(images, 0, 27, torch.Generator().manual_seed(0)), images)
+    assert torch.equal(_rand_augment(images, 0, 27, torch.Generator().manual_seed(0)), images)
 
 
-def test_random_crop_flip_is_a_padded_crop(images: torch.Tensor) -> None:
-    out = random_crop_flip(images, 4, torch.Generator().manual_seed(0))
+def test_crop_flip_is_a_padded_crop(images: torch.Tensor) -> None:
+    out = _crop_flip(images, 4, torch.Generator().manual_seed(0))
     assert out.dtype == torch.uint8 and out.shape == images.shape
     padded = torch.nn.functional.pad(images, (4, 4, 4, 4))
     for image, result in zip(padded, out, strict=True):
@@ -247,6 +268,7 @@ def test_normalize_matches_torchvision(images: torch.Tensor) -> None:
     out = normalize(images)
     assert out.dtype == torch.float32
     torch.testing.assert_close(out, expected)
+    assert torch.equal(out, standardize(images.float() / 255))  # FGSM's input path
 
 
 def test_mixup_mixes_inputs_and_targets_alike() -> None:
@@ -280,7 +302,7 @@ def test_paper_path_runs(images: torch.Tensor) -> None:
 def test_train_augment_equals_its_parts(images: torch.Tensor) -> None:
     fused = TrainAugment(2, 27, padding=4)(images, torch.Generator().manual_seed(5))
     generator = torch.Generator().manual_seed(5)
-    parts = normalize(random_crop_flip(rand_augment(images, 2, 27, generator), 4, generator))
+    parts = normalize(_crop_flip(_rand_augment(images, 2, 27, generator), 4, generator))
     assert torch.equal(fused, parts)
 
 
@@ -293,7 +315,7 @@ def test_grouped_and_batched_paths_agree(images: torch.Tensor, n: int) -> None:
                                                         torch.Generator().manual_seed(seed))
                    for grouped in (True, False)]
         assert torch.equal(*outputs)
-        outputs = [rand_augment(batch, n, 13, torch.Generator().manual_seed(seed),
+        outputs = [_rand_augment(batch, n, 13, torch.Generator().manual_seed(seed),
                                 grouped=grouped) for grouped in (True, False)]
         assert torch.equal(*outputs)
 

@@ -129,7 +129,7 @@ def test_jobs_per_gpu_from_environment(monkeypatch):
 
 # ------------------------------------------------- every job on the configured device
 
-MODEL_JOBS = ("predict", "evaluate", "train-supervised", "train-student")
+MODEL_JOBS = ("predict", "evaluate", "evaluate-robustness", "train")
 
 
 def _dry_run_commands(tmp_path: Path, device: str) -> list[str]:
@@ -153,9 +153,8 @@ def test_every_model_job_runs_on_the_configured_device(tmp_path):
     commands = _dry_run_commands(tmp_path, "cpu")
     jobs = [command for command in commands if command.split()[0] in MODEL_JOBS]
     assert {command.split()[0] for command in jobs} == set(MODEL_JOBS)
-    assert any("--corruptions" in command for command in jobs)  # evaluate_robustness
     for command in jobs:
-        if command.startswith("train-"):
+        if command.split()[0] == "train":
             assert '"device": "cpu"' in command, command
         else:
             assert " --device cpu " in command, command
@@ -165,7 +164,10 @@ def test_every_model_job_runs_on_the_configured_device(tmp_path):
     (["predict", "--data", "d", "--split", "s", "--model", "m", "--out", "o",
       "--device", "cuda:1"], "noisy.predict.predict_unlabeled"),
     (["evaluate", "--data", "d", "--model", "m", "--out", "o", "--settings", "{}",
-      "--device", "cuda:1"], "noisy.evaluation.evaluate"),
+      "--device", "cuda:1"], "noisy.evaluation.evaluate_clean"),
+    (["evaluate-robustness", "--data", "d", "--model", "m", "--out", "o", "--settings", "{}",
+      "--corruptions", "c.npy", "--perturbations", "p.npy", "--device", "cuda:1"],
+     "noisy.evaluation.evaluate_robustness"),
 ])
 def test_the_command_line_hands_the_device_on(monkeypatch, argv, target):
     from noisy import cli

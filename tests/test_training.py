@@ -10,8 +10,13 @@ import pytest
 import torch
 
 import noisy.training as training
-from noisy.models import Architecture, load_model
+from noisy import cli
+from noisy.balancing import balance
+from noisy.data import load
+from noisy.models import Architecture, load_checkpoint, load_model
+from noisy.pseudo_labels import select
 from noisy.resume import JobLockedError, exclusive_lock
+from noisy.split import make_split, save_split
 from noisy.training import (
     TrainSettings,
     epochs_for_budget,
@@ -265,3 +270,42 @@ def test_sigterm_saves_at_the_next_step_and_the_rerun_resumes_mid_epoch(tmp_path
     expected = [line.split(",")[timing]
                 for line in (reference / "history.csv").read_text().splitlines()]
     assert ours == expected
+
+
+STAGE_SETTINGS = ('{"arch": {"network": "resnet20"}, "monitor_test_size": 4, "train": '
+                  '{"budget_images": 12, "batch_size": 8, "seed": 1, "device": "cpu"}}')
+
+
+def _train_command(tmp_path: Path, data: Path, source: list[str], name: str) -> list[str]:
+    out = tmp_path / name
+    return ["train", "--data", str(data), *source, "--settings", STAGE_SETTINGS,
+            "--state", str(out / "state.pt"), "--threads", "1", "--checkpoint-interval-s", "0",
+            "--model", str(out / "model.pt"), "--history", str(out / "history.csv")]
+
+
+def test_the_train_stage_trains_on_a_splits_labeled_part_or_a_students_set(tmp_path,
+                                                                           tiny_data):
+    dataset = load(tiny_data)
+    split = make_split(dataset.train_labels, 0.5, 0, "random")
+    save_split(split, tmp_path / "split.npz")
+    probs = np.eye(3, dtype=np.float32)[dataset.train_labels[split.unlabeled]]
+    candidates = select(probs, split.unlabeled, split.labeled,
+                        dataset.train_labels[split.labeled], 0.5, "hard")
+    balance(candidates, 3, 6, 2).save(tmp_path / "trainset.npz")
+
+    assert cli.main(_train_command(tmp_path, tiny_data, ["--split", str(tmp_path / "split.npz")],
+                                   "supervised")) == 0
+    _, metadata = load_checkpoint(tmp_path / "supervised" / "model.pt")
+    assert metadata == {"role": "supervised", "labeled": 12, "pseudo": 0, "seed": 1}
+    assert cli.main(_train_command(tmp_path, tiny_data,
+                                   ["--trainset", str(tmp_path / "trainset.npz")],
+                                   "student")) == 0
+    _, metadata = load_checkpoint(tmp_path / "student" / "model.pt")
+    assert metadata == {"role": "student", "labeled": 12, "pseudo": 12, "seed": 1}
+
+
+def test_the_train_stage_takes_exactly_one_training_set(tmp_path, tiny_data, capsys):
+    for source in ([], ["--split", "s.npz", "--trainset", "t.npz"]):
+        with pytest.raises(SystemExit):
+            cli.main(_train_command(tmp_path, tiny_data, source, "run"))
+    assert "one of the arguments --split --trainset is required" in capsys.readouterr().err
