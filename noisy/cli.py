@@ -152,6 +152,35 @@ def _throughput(args) -> None:
     print(text)
 
 
+def _where(args) -> None:
+    from noisy.workflow.config import load
+    from noisy.workflow.stages import Plan
+
+    plan = Plan(load(args.configfile, args.config))
+    for row in plan.where(args.experiment):
+        others = sorted(row["shared_with"])
+        shared = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if others[3:] else "")
+        print(f"seed {row['seed']}  {row['stage']:17s} {row['folder']}  (shared with: {shared or '-'})")
+
+
+# The inputs a stage's stage.json records beside its settings (--definition).
+DEFINITION_INPUTS = {"train": ("data", "split", "trainset"),
+                     "select": ("data", "split", "predictions"),
+                     "balance": ("candidates",),
+                     "evaluate-robustness": ("data", "model", "corruptions", "perturbations")}
+
+
+def _write_definition(args) -> None:
+    """The stage.json of a stage whose folder name hashes its definition: its settings and
+    the files it reads."""
+    from noisy.atomic import write_json
+
+    inputs = {name: getattr(args, name) for name in DEFINITION_INPUTS[args.command]
+              if getattr(args, name) is not None}
+    write_json(args.definition, {"stage": args.command, "settings": json.loads(args.settings),
+                                 "inputs": inputs})
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per workflow stage."""
     parser = argparse.ArgumentParser(prog="python -m noisy", description=__doc__)
@@ -169,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("split", _split, "write the labeled/unlabeled split")
     sub.add_argument("--data", required=True)
-    sub.add_argument("--settings", required=True, help="JSON from noisy.config.split_settings")
+    sub.add_argument("--settings", required=True, help="JSON: the split's Split.settings")
     sub.add_argument("--out", required=True)
 
     sub = command("train", _train, "train a network on a split's labeled images (--split) "
@@ -236,22 +265,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--data", required=True)
     sub.add_argument("--split", required=True)
     sub.add_argument("--predictions", required=True)
-    sub.add_argument("--settings", required=True, help="JSON from noisy.plan.selection_settings")
+    sub.add_argument("--settings", required=True,
+                     help="JSON: label_type, threshold (and smoothing for smooth labels)")
     sub.add_argument("--out", required=True)
 
     sub = command("balance", _balance, "balance the candidates' classes")
     sub.add_argument("--candidates", required=True)
-    sub.add_argument("--settings", required=True, help="JSON from noisy.plan.selection_settings")
+    sub.add_argument("--settings", required=True, help="JSON: min_per_class, max_gap")
     sub.add_argument("--out", required=True)
 
     sub = command("table", _table, "gather one of the paper's tables")
     sub.add_argument("--name", required=True, help="table1 ... table10")
-    sub.add_argument("--rows", required=True, help="JSON from noisy.tables.all_rows")
+    sub.add_argument("--rows", required=True, help="JSON from noisy.workflow.tables.rows")
     sub.add_argument("--out", required=True)
 
     sub = command("self-training-check", _self_training_check,
                   "teacher, students and their yardsticks side by side")
-    sub.add_argument("--rows", required=True, help="JSON from noisy.self_training.check_rows")
+    sub.add_argument("--rows", required=True,
+                     help="JSON from noisy.workflow.outputs.self_training_rows")
     sub.add_argument("--out", required=True)
 
     sub = command("figure1", _figure1, "Figure 1: FGSM accuracy vs epsilon")
@@ -297,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--all", action="store_true", help="count every job, not only those "
                      "that need to run")
 
+    sub = command("where", _where, "the folders of an experiment's chain")
+    sub.add_argument("experiment", help="a name under `experiments` in config.yaml")
+    sub.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE",
+                     help="as Snakemake's --config, e.g. scale=paper")
+    sub.add_argument("--configfile", default="config.yaml")
+
     sub = command("throughput", _throughput, "training and inference images/s per network")
     sub.add_argument("--networks", nargs="+", default=["resnet20", "resnet26", "resnet32",
                                                        "resnet38"])
@@ -305,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--steps", type=int, default=20, help="timed training steps per job")
     sub.add_argument("--jobs", type=int, default=1, help="processes sharing the device")
     sub.add_argument("--out", default=None, help="JSON file to write the rates to")
+    for name in DEFINITION_INPUTS:
+        commands.choices[name].add_argument(
+            "--definition", help="stage.json to write: the settings and inputs of the stage")
     return parser
 
 
@@ -314,8 +354,10 @@ def main(argv: list[str] | None = None) -> int:
                         stream=sys.stderr)
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "definition", None):
+            _write_definition(args)
         args.handler(args)
-    except (ValueError, RuntimeError, FileNotFoundError) as error:
+    except (ValueError, RuntimeError, FileNotFoundError, KeyError) as error:
         logging.getLogger("noisy").error("%s: %s", type(error).__name__, error)
         return 1
     return 0
