@@ -144,7 +144,16 @@ def load(path: str | Path = "config.yaml", overrides: list[str] | None = None) -
         key, separator, value = item.partition("=")
         if not separator:
             raise ConfigError(f"--config {item!r}: expected key=value")
-        config[key] = yaml.safe_load(value)
+        _merge(config, {key: yaml.safe_load(value)})
     config = coerce_cli_values(config)
     check_schema(config, Path(path).resolve().parent / "schemas" / "config.schema.yaml")
     return config
+
+
+def _merge(config: dict, overrides: dict) -> None:
+    """Nested dicts merged into ``config`` key by key, as Snakemake merges ``--config``."""
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            _merge(config[key], value)
+        else:
+            config[key] = value
