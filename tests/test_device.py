@@ -153,6 +153,9 @@ def test_every_model_job_runs_on_the_configured_device(tmp_path):
     commands = _dry_run_commands(tmp_path, "cpu")
     jobs = [command for command in commands if command.split()[0] in MODEL_JOBS]
     assert {command.split()[0] for command in jobs} == set(MODEL_JOBS)
+    # Both kinds of training: supervised (on a split) and students (on a training set).
+    assert {command.split()[3] for command in jobs if command.startswith("train ")} == {
+        "--split", "--trainset"}
     for command in jobs:
         if command.split()[0] == "train":
             assert '"device": "cpu"' in command, command

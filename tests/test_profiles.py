@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-# What each profile must put into the plan of a train_supervised job (at the default
-# `demo` scale, whose cluster_resources ask 4000 MB and 60 minutes for it).
+# What each profile must put into the plan of a supervised training (rule train, at the
+# default `demo` scale, whose cluster_resources ask 4000 MB and 60 minutes for it).
 EXPECTED = {
     "cpu": ['"device": "cpu"', "gpu=0"],
     "gpu": ['"device": "cuda"', "gpu=1"],
@@ -17,6 +17,10 @@ EXPECTED = {
     "slurm-cpu": ['"device": "cpu"', "gpu=0", "mem_mb=4000", "runtime=60"],
 }
 SLURM_PROFILES = ["slurm", "slurm-cpu"]
+# In a dry-run block: the input of a student's training (a balanced training set) and of
+# a supervised one (a split).
+STUDENT = "results/trainsets/"
+SUPERVISED = "results/splits/"
 
 
 def dry_run(profile: str, *args: str, target: str = "results/table1.csv") -> str:
@@ -29,9 +33,18 @@ def dry_run(profile: str, *args: str, target: str = "results/table1.csv") -> str
     return done.stdout + done.stderr
 
 
-def job_block(output: str, rule: str = "train_supervised") -> str:
-    """The dry-run block of the first job of ``rule``."""
-    return output.split(f"rule {rule}:", 1)[1].split("\n\n", 1)[0]
+def job_blocks(output: str, rule: str) -> list[str]:
+    """The dry-run blocks of every job of ``rule``."""
+    return [part.split("\n\n", 1)[0] for part in output.split(f"rule {rule}:\n")[1:]]
+
+
+def job_block(output: str, rule: str = "train", reading: str = SUPERVISED) -> str:
+    """The dry-run block of the first job of ``rule`` whose input names ``reading`` (of a
+    supervised training by default)."""
+    blocks = [block for block in job_blocks(output, rule)
+              if reading in block.split("\n    output:", 1)[0]]
+    assert blocks, f"no {rule} job reading {reading}"
+    return blocks[0]
 
 
 @pytest.mark.parametrize("profile", sorted(EXPECTED))
@@ -60,13 +73,23 @@ def test_slurm_profiles_query_job_states_with_squeue(profile):
 @pytest.mark.parametrize("profile", SLURM_PROFILES)
 def test_cluster_resources_follow_the_scale(profile):
     output = dry_run(profile, "--config", "scale=ci", target="results/table5.csv")
-    robustness = job_block(output, "evaluate_robustness")
+    robustness = job_block(output, "evaluate_robustness", reading="results/models/")
     assert "mem_mb=2000" in robustness and "runtime=10" in robustness, robustness
-    assert "mem_mb=2000" in job_block(output, "train_student")
+    assert "mem_mb=2000" in job_block(output, "train", reading=STUDENT)
+
+
+def test_students_and_supervised_trainings_ask_for_their_own_resources():
+    # One rule trains both; at the `small` scale a student may run 180 minutes, a
+    # supervised model 120 (cluster_resources: train_student, train_supervised).
+    output = dry_run("slurm-cpu", "--config", "scale=small", target="results/table5.csv")
+    assert "runtime=180" in job_block(output, "train", reading=STUDENT)
+    assert "runtime=120" in job_block(output, "train", reading=SUPERVISED)
 
 
 def test_the_cpu_slurm_profile_asks_for_no_gpu():
     output = dry_run("slurm-cpu", target="results/table5.csv")
-    for rule in ("train_supervised", "train_student", "predict_supervised", "predict_student",
-                 "evaluate_robustness"):
-        assert "gpu=0" in job_block(output, rule), rule
+    job_block(output, "train", reading=STUDENT)  # students and supervised models alike
+    job_block(output, "train", reading=SUPERVISED)
+    for rule in ("train", "predict", "evaluate_robustness"):
+        blocks = job_blocks(output, rule)
+        assert blocks and all("gpu=0" in block for block in blocks), rule

@@ -6,8 +6,10 @@ fail there. Each fault test trains a ResNet-20 on all labels in its own run fold
 disturbs it through SLURM; where the training is the undisturbed run's, the final
 weights must equal its weights. The time-limited training is sized from the images/s
 of the undisturbed one, so that it outlasts its limit however busy the machine is.
+The tests find each stage's folder with the plan Snakemake makes of the same config.
 """
 
+import json
 import os
 import re
 import shutil
@@ -19,7 +21,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+import yaml
 from conftest import make_archive, make_image_folder
+
+from noisy.workflow.config import load
+from noisy.workflow.stages import Model, Plan
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
@@ -29,9 +35,6 @@ CI_CONFIG = ["scale=ci", "split_mode=stratified",
 # First status check 5 s after a submission instead of the plugin's 40 s (it then backs
 # off by 10 s per check that finds nothing finished).
 FAST_POLLING = ["--slurm-init-seconds-before-status-checks", "5"]
-TRAINING = "results/supervised/ratio1/seed0/resnet20"
-STATE = "results/.state/supervised/ratio1/seed0/resnet20.pt"
-LOG = "results/logs/supervised/ratio1/seed0/resnet20.log"
 TRAIN_SIZE = 120  # images per epoch at ratio 1.0: 12 per class (below the ci preset's 20)
 # The training every fault test disturbs: 50 epochs (15 s on an idle 2-core machine, a
 # few minutes on a busy one), saving its state every 5 s so that a fault finds one.
@@ -43,6 +46,27 @@ JOB_BLOCK = re.compile(r"^rule (\w+):\n(?:    .*\n)*?    jobid: (\d+)$", re.M)
 SUBMITTED = re.compile(r"^Job (\d+) has been submitted with SLURM jobid", re.M)
 TRAINED_EPOCH = re.compile(r"epoch \d+/\d+ lr ")
 RESUMED = re.compile(r"resuming from|training already finished")
+# What Snakemake deletes of a training that SLURM recorded as TIMEOUT: the rule's outputs.
+TRAINING_OUTPUTS = ("model.pt", "history.csv", "stage.json")
+
+
+def plan(profile: str = "slurm-cpu", config=()) -> Plan:
+    """The stages of a run with ``profile`` and ``config``, as Snakemake plans them: the
+    profile's workflow-config.yaml on top of config.yaml, then the command line's."""
+    settings = yaml.safe_load((ROOT / "profiles" / profile / "workflow-config.yaml").read_text())
+    from_profile = [f"{key}={json.dumps(value)}" for key, value in settings.items()]
+    return Plan(load(ROOT / "config.yaml", [*from_profile, *CI_CONFIG, *config]))
+
+
+def fault_training(config=FAULT_CONFIG) -> Model:
+    """The training the fault tests disturb: a ResNet-20 on all labels (its folder
+    depends on the budget in ``config``)."""
+    return plan(config=config).supervised(1.0, 0, "resnet20")
+
+
+def student() -> Model:
+    """The student of the chain fixture: the hard chain's ResNet-26 (seed 0)."""
+    return plan().chain("hard", 0).links[0].student
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -96,12 +120,12 @@ def squeue(*args: str) -> list[str]:
     return listed.stdout.split()
 
 
-def running_training(run: Path, process: subprocess.Popen) -> str:
-    """SLURM id of the training job, once it has saved a training state."""
+def running_training(run: Path, process: subprocess.Popen, training: Model) -> str:
+    """SLURM id of the job of ``training``, once it has saved a training state."""
     deadline = time.time() + 900
     while time.time() < deadline and process.poll() is None:
         running = squeue("-t", "RUNNING")
-        if (run / STATE).exists() and running:
+        if (run / training.file("state.pt")).exists() and running:
             return running[0]
         time.sleep(1)
     output = process.communicate()[0] if process.poll() is not None else ""
@@ -132,19 +156,25 @@ def copy_inputs(origin: Path, run: Path) -> None:
 
 
 @pytest.fixture(scope="module")
+def training() -> Model:
+    """The folder of the fault tests' training (50 epochs, FAULT_CONFIG)."""
+    return fault_training()
+
+
+@pytest.fixture(scope="module")
 def chain(tmp_path_factory, source):
     """A teacher and one student, with every job through sbatch: (run folder, output)."""
     run = new_run(tmp_path_factory, "chain")
-    output = finish(snakemake(run, source, "results/runs/hard/seed0/resnet26/model.pt"))
+    output = finish(snakemake(run, source, student().file("model.pt")))
     return run, output
 
 
 @pytest.fixture(scope="module")
-def undisturbed(chain, source):
+def undisturbed(chain, source, training):
     """The training of every fault test, run once without faults: its run folder and weights."""
     run, _ = chain
-    finish(snakemake(run, source, f"{TRAINING}/model.pt", config=FAULT_CONFIG))
-    return run, weights(run / TRAINING / "model.pt")
+    finish(snakemake(run, source, training.file("model.pt"), config=FAULT_CONFIG))
+    return run, weights(run / training.file("model.pt"))
 
 
 @pytest.fixture
@@ -156,42 +186,46 @@ def fresh_run(tmp_path_factory, chain, request) -> Path:
 
 def test_teacher_and_student_complete_through_sbatch(chain):
     run, output = chain
-    assert (run / "results/runs/hard/seed0/resnet26/model.pt").exists()
-    rules = ["prepare_data", "split", "train_supervised", "predict_supervised",
-             "select_pseudo_labels", "balance_classes", "train_student"]
-    assert {rule: submissions(output, rule) for rule in rules} == dict.fromkeys(rules, 1)
+    assert (run / student().file("model.pt")).exists()
+    # One training rule for the teacher and the student, one prediction (the teacher's).
+    expected = {"prepare_data": 1, "split": 1, "train": 2, "predict": 1,
+                "select_pseudo_labels": 1, "balance_classes": 1}
+    assert {rule: submissions(output, rule) for rule in expected} == expected
 
 
-def test_scancel_is_retried_and_resumes_to_the_same_weights(fresh_run, source, undisturbed):
-    process = snakemake(fresh_run, source, f"{TRAINING}/model.pt", config=FAULT_CONFIG)
-    subprocess.run(["scancel", running_training(fresh_run, process)], check=True)
+def test_scancel_is_retried_and_resumes_to_the_same_weights(fresh_run, source, undisturbed,
+                                                            training):
+    process = snakemake(fresh_run, source, training.file("model.pt"), config=FAULT_CONFIG)
+    subprocess.run(["scancel", running_training(fresh_run, process, training)], check=True)
     output = finish(process)
-    assert submissions(output, "train_supervised") == 2
-    assert "resuming from" in (fresh_run / LOG).read_text()
-    assert_same_weights(fresh_run / TRAINING / "model.pt", undisturbed[1])
+    assert submissions(output, "train") == 2
+    assert "resuming from" in (fresh_run / training.file("train.log")).read_text()
+    assert_same_weights(fresh_run / training.file("model.pt"), undisturbed[1])
 
 
-def test_time_limit_is_retried_resumed_and_completed(fresh_run, source, undisturbed):
+def test_time_limit_is_retried_resumed_and_completed(fresh_run, source, undisturbed, training):
     # One minute per attempt for a longer training (sized from the undisturbed run's
     # speed): each attempt is stopped with TIMEOUT and resumes from the state the
     # previous one saved, until one finishes.
-    speed = pd.read_csv(undisturbed[0] / TRAINING / "history.csv")["images_per_s"].median()
+    history = undisturbed[0] / training.file("history.csv")
+    speed = pd.read_csv(history)["images_per_s"].median()
     epochs = max(10, round(speed * TIME_LIMITED_SECONDS / TRAIN_SIZE))
     config = [f"full_budget={epochs * TRAIN_SIZE}", "checkpoint_interval_s=5"]
-    limit = ["--set-resources", "train_supervised:runtime=1", "--retries", "8"]
-    output = finish(snakemake(fresh_run, source, f"{TRAINING}/model.pt", args=limit,
+    limited = fault_training(config)
+    limit = ["--set-resources", "train:runtime=1", "--retries", "8"]
+    output = finish(snakemake(fresh_run, source, limited.file("model.pt"), args=limit,
                               config=config))
     assert "SLURM status is: 'TIMEOUT'" in output
-    assert submissions(output, "train_supervised") >= 2
+    assert submissions(output, "train") >= 2
     # The last attempt resumed, or found the training finished by one that SLURM still
     # recorded as TIMEOUT (Snakemake then deletes the outputs it wrote).
-    assert RESUMED.search((fresh_run / LOG).read_text())
-    assert (fresh_run / TRAINING / "history.csv").exists()
+    assert RESUMED.search((fresh_run / limited.file("train.log")).read_text())
+    assert (fresh_run / limited.file("history.csv")).exists()
 
 
-def test_requeue_resumes_to_the_same_weights(fresh_run, source, undisturbed):
-    process = snakemake(fresh_run, source, f"{TRAINING}/model.pt", config=FAULT_CONFIG)
-    job = running_training(fresh_run, process)
+def test_requeue_resumes_to_the_same_weights(fresh_run, source, undisturbed, training):
+    process = snakemake(fresh_run, source, training.file("model.pt"), config=FAULT_CONFIG)
+    job = running_training(fresh_run, process, training)
     subprocess.run(["scontrol", "requeue", job], check=True)  # as a preemption does
     # A requeued job waits ~2 min (BeginTime) before it may start again; start it now.
     deadline = time.time() + 60
@@ -199,34 +233,44 @@ def test_requeue_resumes_to_the_same_weights(fresh_run, source, undisturbed):
         time.sleep(1)
     subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
     output = finish(process)
-    assert submissions(output, "train_supervised") == 1  # SLURM reran it, same job id
-    assert "resuming from" in (fresh_run / LOG).read_text()
-    assert_same_weights(fresh_run / TRAINING / "model.pt", undisturbed[1])
+    assert submissions(output, "train") == 1  # SLURM reran it, same job id
+    assert "resuming from" in (fresh_run / training.file("train.log")).read_text()
+    assert_same_weights(fresh_run / training.file("model.pt"), undisturbed[1])
 
 
 def test_outputs_deleted_after_the_training_finished_are_rewritten_without_training(
-        source, undisturbed):
+        source, undisturbed, training):
     # What Snakemake does to a job that finished just after its time limit (SLURM says
     # TIMEOUT though every step exited 0): delete its outputs, then submit it again.
     run, reference = undisturbed
-    history = (run / TRAINING / "history.csv").read_text()
-    for name in ("model.pt", "history.csv"):
-        (run / TRAINING / name).unlink()
-    output = finish(snakemake(run, source, f"{TRAINING}/model.pt", config=FAULT_CONFIG))
-    assert submissions(output, "train_supervised") == 1
-    log = (run / LOG).read_text()
+    written = {name: (run / training.file(name)).read_bytes() for name in TRAINING_OUTPUTS}
+    for name in TRAINING_OUTPUTS:
+        (run / training.file(name)).unlink()
+    output = finish(snakemake(run, source, training.file("model.pt"), config=FAULT_CONFIG))
+    assert submissions(output, "train") == 1
+    log = (run / training.file("train.log")).read_text()
     assert not TRAINED_EPOCH.search(log), f"epochs were trained again:\n{log[-2000:]}"
-    assert (run / TRAINING / "history.csv").read_text() == history
-    assert_same_weights(run / TRAINING / "model.pt", reference)
+    for name in ("history.csv", "stage.json"):
+        assert (run / training.file(name)).read_bytes() == written[name], name
+    assert_same_weights(run / training.file("model.pt"), reference)
+
+
+def clean_evaluation(profile: str) -> str:
+    """eval.json of the chain's teacher as ``profile`` plans it (the device is part of a
+    model's definition, so the GPU profile's teacher has a folder of its own)."""
+    stages = plan(profile)
+    return f"{stages.evaluation(stages.chain('hard', 0).teacher).dir}/eval.json"
 
 
 def test_cpu_partition_with_the_cpu_profile_has_no_gres_error(chain, source):
     run, _ = chain
-    target = "results/supervised/ratio0.1/seed0/resnet20/eval.json"
-    # The GPU profile asks for --gpus=1, which a partition without GPUs refuses.
-    refused = finish(snakemake(run, source, target, args=["--retries", "0"], profile="slurm"),
+    # The GPU profile asks for --gpus=1 (first for its own teacher's training), which a
+    # partition without GPUs refuses.
+    refused = finish(snakemake(run, source, clean_evaluation("slurm"), args=["--retries", "0"],
+                               profile="slurm"),
                      expect_success=False)
     assert "Invalid generic resource (gres) specification" in refused
+    target = clean_evaluation("slurm-cpu")
     output = finish(snakemake(run, source, target))
     assert "gres" not in output
     assert submissions(output, "evaluate") == 1
