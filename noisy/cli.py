@@ -160,7 +160,8 @@ def _where(args) -> None:
     for row in plan.where(args.experiment):
         others = sorted(row["shared_with"])
         shared = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if others[3:] else "")
-        print(f"seed {row['seed']}  {row['stage']:17s} {row['folder']}  (shared with: {shared or '-'})")
+        print(f"seed {row['seed']}  {row['stage']:17s} {row['folder']}  "
+              f"(shared with: {shared or '-'})")
 
 
 # The inputs a stage's stage.json records beside its settings (--definition).

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import yaml
 
-from noisy import config as noisy_config
-from noisy import plan
 from noisy.split import make_split
 from noisy.subsets import per_class_subset
+from noisy.workflow import config as noisy_config
+from noisy.workflow.stages import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"
@@ -71,7 +71,7 @@ def test_the_ci_scale_trains_on_a_few_images_even_with_all_labels(config):
     # is a 200-image epoch, not a 50,000-image one.
     config["scale"] = "ci"
     labels = np.repeat(np.arange(10), 5000)
-    settings = noisy_config.split_settings(config, 1.0, 0)
+    settings = Plan(config).split(1.0, 0).settings
     split = make_split(labels, 1.0, 0, config["split_mode"],
                        pool=per_class_subset(labels, settings["train_per_class"], 0))
     assert split.labeled.size == 200
@@ -79,9 +79,10 @@ def test_the_ci_scale_trains_on_a_few_images_even_with_all_labels(config):
 
 def test_command_line_lists_get_their_types_back():
     parsed = {"seeds": ["0", "1"], "x": {"y": ["0.5", "a"], "z": "0.3", "w": "true"},
-              "data_source": "123"}
+              "data_source": "123", "train_per_class": "null"}
     assert noisy_config.coerce_cli_values(parsed) == {
-        "seeds": [0, 1], "x": {"y": [0.5, "a"], "z": 0.3, "w": True}, "data_source": "123"}
+        "seeds": [0, 1], "x": {"y": [0.5, "a"], "z": 0.3, "w": True}, "data_source": "123",
+        "train_per_class": None}
 
 
 def test_top_level_keys_override_the_preset(config):
@@ -90,24 +91,16 @@ def test_top_level_keys_override_the_preset(config):
     assert noisy_config.preset(config)["student_budget"] == 123
 
 
-def test_experiments_sharing_a_prefix_share_files(config):
-    hard = plan.chain_stages(config, "hard", 0)
-    no_dropout = plan.chain_stages(config, "no_dropout", 0)
-    soft = plan.chain_stages(config, "soft", 0)
-    # Same teacher and pseudo labels for stage 1; only the students differ.
-    assert no_dropout[0].selection_dir == hard[0].selection_dir
-    assert no_dropout[0].student_dir != hard[0].student_dir
-    assert soft[0].teacher_dir == hard[0].teacher_dir
-    assert soft[0].selection_dir != hard[0].selection_dir
-    # Later stages descend from different teachers, so nothing more is shared.
-    assert no_dropout[1].selection_dir != hard[1].selection_dir
-    assert hard[0].teacher_dir == "results/supervised/ratio0.1/seed0/resnet20"
-
-
-def test_an_experiment_identical_to_another_reuses_all_its_files(config):
-    config["experiments"]["hard_again"] = {"threshold": 0.8}
-    assert plan.chain_stages(config, "hard_again", 0)[-1].student_dir == \
-        plan.chain_stages(config, "hard", 0)[-1].student_dir
+def test_per_class_sizes_take_all_and_a_null_override_keeps_the_preset(config):
+    # The demo preset trains on 1,000 images per class; `all` asks for the whole set.
+    assert Plan(config).split(0.1, 0).settings["train_per_class"] == 1000
+    assert Plan({**config, "train_per_class": "all"}).split(0.1, 0).settings[
+        "train_per_class"] is None
+    assert Plan({**config, "train_per_class": None}).split(0.1, 0).settings[
+        "train_per_class"] == 1000
+    noisy_config.check_schema({**config, "train_per_class": "all"}, SCHEMA)
+    with pytest.raises(noisy_config.ConfigError, match="config key 'train_per_class'"):
+        noisy_config.check_schema({**config, "train_per_class": "everything"}, SCHEMA)
 
 
 def run_snakemake(*args):
@@ -125,12 +118,18 @@ def test_snakemake_stops_on_a_bad_key_before_any_job():
 def test_snakemake_dry_run_lists_table1():
     result = run_snakemake("--forceall", "results/table1.csv")
     assert result.returncode == 0, result.stderr
-    assert "train_supervised" in result.stdout
+    assert "rule train:" in result.stdout
 
 
-def test_shared_files_belong_to_the_first_experiment_in_config_order(config):
-    assert plan.chain_stages(config, "no_dropout", 0)[0].selection_dir == \
-        "results/runs/hard/seed0/resnet26"
+def test_a_null_override_on_the_command_line_keeps_the_preset():
+    result = run_snakemake("--forceall", "--config", "train_per_class=null", "--",
+                           "results/table1.csv")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ratio0.1-seed0-random-1000pc" in result.stdout
+    result = run_snakemake("--forceall", "--config", "train_per_class=all", "--",
+                           "results/table1.csv")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ratio0.1-seed0-random-all" in result.stdout
 
 
 def jobs_in(dry_run_output: str) -> dict[str, int]:
@@ -149,9 +148,10 @@ def test_paper_scale_table3_trains_the_shared_teacher_once():
     result = run_snakemake("--forceall", "--config", "scale=paper", "--", "results/table3.csv")
     assert result.returncode == 0, result.stderr
     stats = jobs_in(result.stdout)
-    assert stats["train_supervised"] == 1  # the 10% ResNet-20 teacher of all six chains
-    assert stats["predict_supervised"] == 1
-    assert stats["train_student"] == 18
+    # The 10% ResNet-20 teacher of all six chains once, then 18 students; the teacher
+    # and the 12 students that teach predict once each.
+    assert stats["train"] == 1 + 18
+    assert stats["predict"] == 1 + 12
 
 
 @pytest.mark.parametrize("target", [f"results/table{n}.csv" for n in range(1, 11)]
@@ -164,4 +164,4 @@ def test_every_table_and_the_report_plan_at_paper_scale(target):
 def test_the_whole_paper_has_100_training_jobs():
     result = run_snakemake("--forceall", "--config", "scale=paper", "--", "results/report.md")
     stats = jobs_in(result.stdout)
-    assert stats["train_supervised"] == 10 and stats["train_student"] == 90
+    assert stats["train"] == 10 + 90  # supervised models and students

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from noisy import cli, estimate
+from noisy.workflow.stages import Model, Plan
 
 # CI scale with explicit sizes, so the expected counts below follow from this list alone.
 CONFIG = ["scale=ci", "train_per_class=12", "test_per_class=4", "labeled_budget=96",
@@ -29,14 +30,15 @@ def test_the_jobs_are_snakemakes_with_their_params(tmp_path):
     jobs, config = estimate.snakemake_jobs(["results/table1.csv"], CONFIG, tmp_path)
     rules = sorted(rule for rule, _, _ in jobs)
     assert rules == ["evaluate"] * 4 + ["prepare_data", "split", "split", "table"] + \
-        ["train_supervised"] * 4
+        ["train"] * 4
     assert config["scale"] == "ci"
-    training = [(wildcards, json.loads(params["settings"]))
-                for rule, wildcards, params in jobs if rule == "train_supervised"]
-    budgets = {(w["ratio"], s["arch"]["network"]): s["train"]["budget_images"]
-               for w, s in training}
-    assert budgets == {("1", "resnet20"): 240, ("1", "resnet26"): 240,
-                       ("0.1", "resnet20"): 96, ("0.1", "resnet26"): 96}
+    plan = Plan(config)
+    training = [(plan.stage(wildcards["model"], Model), json.loads(params["settings"]))
+                for rule, wildcards, params in jobs if rule == "train"]
+    budgets = {(model.split.settings["labeled_ratio"], s["arch"]["network"]):
+               s["train"]["budget_images"] for model, s in training}
+    assert budgets == {(1.0, "resnet20"): 240, (1.0, "resnet26"): 240,
+                       (0.1, "resnet20"): 96, (0.1, "resnet26"): 96}
 
 
 def test_images_and_hours_per_rule(tmp_path, rates_file):
@@ -66,11 +68,11 @@ def test_students_count_their_budget_and_robustness_every_image(tmp_path):
               "robustness={corruptions: [gaussian_noise, contrast], "
               "perturbations: [gaussian_noise, translate], fgsm_epsilons: [0.0, 0.1]}"]
     jobs, resolved = estimate.snakemake_jobs(["results/table5.csv"], config, tmp_path)
-    loads = [estimate.job_load(rule, w, p, resolved) for rule, w, p in jobs]
+    loads = [estimate.job_load(rule, w, p, Plan(resolved)) for rule, w, p in jobs]
     students = [load for load in loads if load.rule == "train_student"]
     assert students and all(load.train_images == 1000 for load in students)
     assert all(load.scored_images == 50 * 50 for load in students)
-    predictions = [load for load in loads if load.rule == "predict_supervised"]
+    predictions = [load for load in loads if load.rule == "predict"]
     assert [load.scored_images for load in predictions] == [120 - 12]
     robustness = [load for load in loads if load.rule == "evaluate_robustness"]
     assert robustness

@@ -53,8 +53,10 @@ def results(tmp_path: Path) -> Path:
     table5.loc[1, "mfr"] = paper5.loc[1, "mfr"] + 20.0
     table5["seeds"] = 2
     table5.to_csv(root / "table5.csv", index=False)
-    (root / "benchmarks" / "students").mkdir(parents=True)
-    (root / "benchmarks" / "students" / "a.tsv").write_text(
+    student = root / "models" / "resnet26-a"
+    student.mkdir(parents=True)
+    (student / "stage.json").write_text('{"stage": "train", "inputs": {"trainset": "t.npz"}}')
+    (student / "benchmark.tsv").write_text(
         "s\th:m:s\tmax_rss\tcpu_time\n3600.0\t1:00:00\t10\t7200.0\n")
     return root
 

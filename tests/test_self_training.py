@@ -4,9 +4,12 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from test_config import jobs_in, run_snakemake
+from test_config import ROOT, jobs_in, run_snakemake
 
-from noisy.self_training import build, check_rows
+from noisy.self_training import build
+from noisy.workflow.config import load
+from noisy.workflow.outputs import self_training_rows
+from noisy.workflow.stages import Plan
 
 
 def _write(path: Path, content: dict) -> str:
@@ -20,32 +23,26 @@ def test_small_scale_plan_is_teacher_two_students_and_one_yardstick():
                            "results/self_training.csv")
     assert result.returncode == 0, result.stderr
     stats = jobs_in(result.stdout)
-    # The teacher and the ResNet-26 yardstick; hard and no_model_noise share one training set.
-    assert stats["train_supervised"] == 2 and stats["train_student"] == 2
-    assert stats["predict_supervised"] == 1 and stats["balance_classes"] == 1
-    assert "predict_student" not in stats
+    # The teacher, the ResNet-26 yardstick and two students; hard and no_model_noise share
+    # one training set, and only the teacher predicts.
+    assert stats["train"] == 2 + 2
+    assert stats["predict"] == 1 and stats["balance_classes"] == 1
     budgets = {}
     for line in result.stdout.splitlines():
-        if "noisy train-supervised" in line:
+        if "noisy train " in line and " --split " in line:
             settings = json.loads(line.split("--settings ")[1].split("' ")[0].strip("'"))
             budgets[line.split("--model ")[1].split()[0]] = settings["train"]["budget_images"]
-    assert budgets == {"results/supervised/ratio0.1/seed0/resnet20/model.pt": 150000,
-                       "results/yardstick/ratio0.1/seed0/resnet26/model.pt": 300000}
+    plan = Plan(load(ROOT / "config.yaml", ["scale=small"]))
+    assert budgets == {plan.supervised(0.1, 0, "resnet20").file("model.pt"): 150000,
+                       plan.yardstick(0.1, 0, "resnet26").file("model.pt"): 300000}
 
 
 def test_rows_pair_each_student_with_its_yardstick(tmp_path: Path):
-    config = {
-        "seeds": [0], "scale": "s",
-        "scales": {"s": {"labeled_budget": 10, "student_budget": 30}},
-        "student_defaults": {"labeled_ratio": 0.1, "chain": ["resnet20", "resnet26"],
-                             "label_type": "hard", "threshold": 0.8, "smoothing": 0.1,
-                             "randaugment_n": 2, "randaugment_m": 27, "final_survival": 0.8,
-                             "stochastic_depth_mode": "batch", "dropout": 0.5,
-                             "mixup_alpha": 0.0},
-        "experiments": {"hard": {}, "plain": {"dropout": 0.0, "final_survival": 1.0}},
-        "self_training_check": {"experiments": ["hard", "plain"], "networks": ["resnet26"]},
-    }
-    rows = check_rows(config)
+    config = load(ROOT / "config.yaml", [
+        "labeled_budget=10", "student_budget=30", "student_defaults={chain: [resnet20, resnet26]}",
+        "experiments={plain: {dropout: 0.0, final_survival: 1.0}}",
+        "self_training_check={experiments: [hard, plain], networks: [resnet26]}"])
+    rows = self_training_rows(Plan(config))
     assert [(r["role"], r["experiment"], r["train_images"]) for r in rows] == [
         ("teacher", "", 10), ("student", "hard", 30), ("student", "plain", 30),
         ("yardstick", "", 30)]

@@ -5,12 +5,24 @@ import pytest
 import yaml
 
 from noisy import tables
+from noisy.workflow import tables as registry
+from noisy.workflow.stages import Model, Plan
 from tests.test_config import ROOT
 
 
 @pytest.fixture
 def config():
     return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def all_rows(config: dict, table: str) -> list[dict]:
+    return registry.rows(Plan(config), table)
+
+
+def baseline_file(config: dict) -> str:
+    """The robustness.json of the configured baseline (seed 0)."""
+    plan = Plan(config)
+    return registry.robustness_file(plan, plan.baseline(0))
 
 
 def test_seeds_give_mean_std_and_count_per_cell():
@@ -28,21 +40,27 @@ def test_one_seed_has_no_spread_columns():
 
 
 def test_table_rows_follow_the_paper_layout(config):
-    rows = tables.all_rows(config, "table5")
+    rows = all_rows(config, "table5")
     labels = [row["keys"]["label_type"] for row in rows]
     assert labels[0] == "teacher" and labels[-1] == "without_st"
     assert labels[1:-1] == ["hard"] * 3 + ["soft"] * 3 + ["smooth"] * 3 + ["mixup_hard"] * 3
-    table7 = tables.all_rows(config, "table7")
+    table7 = all_rows(config, "table7")
     assert {(r["keys"]["label_type"], r["keys"]["threshold"]) for r in table7} == {
         (label, threshold) for label in ("hard", "soft", "smooth", "mixup_hard")
         for threshold in (0.7, 0.8, 0.9)}
-    assert len(tables.all_rows(config, "table10")) == 12  # final networks only
+    assert len(all_rows(config, "table10")) == 12  # final networks only
 
 
 def test_every_table_matches_the_paper_row_count(config):
-    for number in range(1, 11):
-        paper = pd.read_csv(ROOT / "noisy" / "paper_tables" / f"table{number}.csv")
-        assert len(tables.all_rows(config, f"table{number}")) == len(paper), number
+    for name, spec in registry.TABLES.items():
+        assert len(all_rows(config, name)) == len(pd.read_csv(spec.paper_csv)), name
+
+
+def test_every_registered_table_has_its_paper_file_and_key_columns():
+    for name, spec in registry.TABLES.items():
+        paper = pd.read_csv(spec.paper_csv)
+        assert set(spec.key_columns) - {"labeled", "params", "pseudo"} <= set(paper.columns) | {
+            "labeled_ratio"}, name
 
 
 def test_two_seeds_are_averaged_in_a_built_table(tmp_path):
@@ -60,24 +78,29 @@ def test_two_seeds_are_averaged_in_a_built_table(tmp_path):
 def test_every_robustness_row_is_measured_against_the_10_percent_resnet38(config):
     """Paper 3.5: relative mCE and mFR use the "without self-training" ResNet-38 on the
     10% split, also for Table 10's 5% and 20% rows."""
-    baseline = "results/supervised/ratio0.1/seed0/resnet38/robustness.json"
-    rows = tables.all_rows(config, "table10")
+    plan = Plan(config)
+    baseline = baseline_file(config)
+    assert plan.stage(baseline.rsplit("/", 2)[0], Model).split.settings["labeled_ratio"] == 0.1
+    rows = all_rows(config, "table10")
     assert {row["keys"]["labeled_ratio"] for row in rows} == {0.05, 0.1, 0.2}
     assert {row["files"]["baseline"] for row in rows} == {baseline}
-    inputs = tables.input_files(rows)
+    inputs = registry.input_files(rows)
     assert baseline in inputs
-    assert not [path for path in inputs if "supervised/ratio0.05" in path
-                or "supervised/ratio0.2" in path]
+    # No ResNet-38 is trained on the 5% or 20% labels alone.
+    for ratio in (0.05, 0.2):
+        other = registry.robustness_file(plan, plan.supervised(ratio, 0, "resnet38"))
+        assert other not in inputs
     for table in ("table5", "table6", "table7"):
-        assert {row["files"]["baseline"] for row in tables.all_rows(config, table)} == {
+        assert {row["files"]["baseline"] for row in all_rows(config, table)} == {
             baseline}, table
 
 
 def test_the_baseline_ratio_is_a_setting(config):
     config["robustness"]["baseline_labeled_ratio"] = 0.2
-    rows = tables.all_rows(config, "table10")
+    plan = Plan(config)
+    rows = all_rows(config, "table10")
     assert {row["files"]["baseline"] for row in rows} == {
-        "results/supervised/ratio0.2/seed0/resnet38/robustness.json"}
+        registry.robustness_file(plan, plan.supervised(0.2, 0, "resnet38"))}
 
 
 def test_robustness_metrics_log_perturbations_left_out_of_the_mfr(caplog):

@@ -10,7 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+import yaml
 from conftest import make_archive, make_image_folder
+
+from noisy.workflow.config import load
+from noisy.workflow.stages import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
@@ -32,13 +36,20 @@ def workdir(tmp_path_factory):
     return root
 
 
-def snakemake(workdir: Path, *args: str, config=(), **popen) -> subprocess.Popen:
+def snakemake(workdir: Path, *args: str, config=(), configfile: Path = ROOT / "config.yaml",
+              **popen) -> subprocess.Popen:
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
-               "--configfile", str(ROOT / "config.yaml"), "-d", str(workdir / "run"),
+               "--configfile", str(configfile), "-d", str(workdir / "run"),
                "--cores", "2", *args, "--config", *CI_CONFIG,
                f"data_source={workdir / 'cifar.tar.gz'}", *config]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, **popen)
+
+
+def plan(workdir: Path, config=(), configfile: Path = ROOT / "config.yaml") -> Plan:
+    """The stages Snakemake plans for the same configuration (folders relative to run/)."""
+    return Plan(load(configfile, [*CI_CONFIG, f"data_source={workdir / 'cifar.tar.gz'}",
+                                  *config]))
 
 
 def finish(process: subprocess.Popen) -> str:
@@ -57,12 +68,14 @@ def test_table1_at_ci_scale(workdir):
 
 def test_interrupted_chain_resumes_without_redoing_finished_jobs(workdir):
     run = workdir / "run"
-    teacher = run / "results/supervised/ratio0.1/seed0/resnet20/model.pt"
     # Long enough to be killed mid-training; the state is saved after every step.
     slow_student = ["student_budget=2400", "checkpoint_interval_s=0"]
+    chain = plan(workdir, slow_student).chain("hard", 0)
+    teacher = run / chain.teacher.file("model.pt")
+    student = chain.links[0].student
     process = snakemake(workdir, "results/table2.csv", config=slow_student,
                         start_new_session=True)
-    state = run / "results/.state/runs/hard/seed0/resnet26.pt"
+    state = run / student.file("state.pt")
     deadline = time.time() + 600
     while not state.exists() and process.poll() is None and time.time() < deadline:
         time.sleep(0.2)
@@ -70,14 +83,14 @@ def test_interrupted_chain_resumes_without_redoing_finished_jobs(workdir):
     teacher_mtime = teacher.stat().st_mtime_ns
     os.killpg(process.pid, signal.SIGKILL)  # Snakemake and its running job
     process.communicate()
-    assert not (run / "results/runs/hard/seed0/resnet26/model.pt").exists()
+    assert not (run / student.file("model.pt")).exists()
 
     finish(snakemake(workdir, "--unlock"))
     output = finish(snakemake(workdir, "--rerun-incomplete", "results/table2.csv",
                               config=slow_student))
-    assert "rule train_supervised" not in output  # the finished teacher is not redone
+    assert chain.teacher.file("model.pt") not in output  # the finished teacher is not redone
     assert teacher.stat().st_mtime_ns == teacher_mtime
-    log = (run / "results/logs/students/hard/seed0/resnet26.log").read_text()
+    log = (run / student.file("train.log")).read_text()
     assert "resuming from" in log
     table = pd.read_csv(run / "results/table2.csv")
     assert table["network"].tolist() == ["resnet20", "resnet26", "resnet32"]
@@ -99,9 +112,47 @@ def test_robustness_table_and_counts(workdir):
 
 
 def test_a_threshold_change_reruns_selection_but_not_the_teachers_predictions(workdir):
-    process = snakemake(workdir, "-n", "results/table2.csv",
-                        config=["student_budget=2400", "experiments={hard: {threshold: 0.5}}"])
-    output = finish(process)
-    assert "rule select_pseudo_labels" in output and "rule train_student" in output
-    assert "rule predict_supervised" not in output
-    assert "rule train_supervised" not in output
+    changed = ["student_budget=2400", "experiments={hard: {threshold: 0.5}}"]
+    output = finish(snakemake(workdir, "-n", "results/table2.csv", config=changed))
+    teacher = plan(workdir, changed).chain("hard", 0).teacher
+    assert "rule select_pseudo_labels" in output and "rule train:" in output
+    assert teacher.file("predictions.npz") not in output
+    assert teacher.file("model.pt") not in output
+
+
+# The configuration the tests above finished their targets with.
+DONE_CONFIG = ["student_budget=2400", "tables={table4: [hard], table5: [hard]}"]
+DONE_TARGETS = ["results/table1.csv", "results/table2.csv", "results/table4.csv",
+                "results/table5.csv"]
+
+
+def jobs_by_rule(dry_run: str) -> dict[str, int]:
+    return {rule: dry_run.count(f"rule {rule}:") for rule in set(
+        line[5:-1] for line in dry_run.splitlines()
+        if line.startswith("rule ") and line.endswith(":"))}
+
+
+@pytest.mark.parametrize("position", [0, 7, None], ids=["first", "middle", "last"])
+def test_inserting_an_experiment_leaves_every_finished_target_done(workdir, tmp_path,
+                                                                   position):
+    """Folders are named by definitions, not by experiments or their order: a new
+    experiment anywhere in config.yaml moves nothing and plans only its own jobs."""
+    assert "Nothing to be done" in finish(snakemake(workdir, "-n", *DONE_TARGETS,
+                                                    config=DONE_CONFIG))
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    items = list(config["experiments"].items())
+    items.insert(len(items) if position is None else position, ("hard_t0.5", {"threshold": 0.5}))
+    config["experiments"] = dict(items)
+    configfile = tmp_path / "config.yaml"
+    configfile.write_text(yaml.safe_dump(config, sort_keys=False))
+    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
+    output = finish(snakemake(workdir, "-n", *DONE_TARGETS, config=DONE_CONFIG,
+                              configfile=configfile))
+    assert "Nothing to be done" in output, output[-3000:]
+    final = plan(workdir, DONE_CONFIG, configfile).chain("hard_t0.5", 0).links[-1].student
+    target = f"{plan(workdir, DONE_CONFIG, configfile).evaluation(final).dir}/eval.json"
+    output = finish(snakemake(workdir, "-n", target, config=DONE_CONFIG, configfile=configfile))
+    # Its own two links (the teacher and its predictions are shared), the first student's
+    # predictions for the second, and the final evaluation.
+    assert jobs_by_rule(output) == {"select_pseudo_labels": 2, "balance_classes": 2, "train": 2,
+                                    "predict": 1, "evaluate": 1}
