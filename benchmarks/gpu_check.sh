@@ -73,7 +73,7 @@ fi
     --cores "$(nproc)" --resources gpu=4 --quiet rules --config "${CONFIG[@]}" -- "${TARGETS[@]}"
 for table in "${TARGETS[@]}"; do echo "--- $table"; cat "$WORK/run/$table"; done
 echo "--- devices the trainings ran on:"
-grep -rhoE "on (cpu|cuda(:[0-9]+)?); monitoring" "$WORK/run/results/logs" | sort | uniq -c
+grep -rhoE "on (cpu|cuda(:[0-9]+)?); monitoring" "$WORK/run/results/models" | sort | uniq -c
 
 step "2. python -m noisy.benchmark --device $DEVICE --overhead"
 if [ "$QUICK" = 1 ]; then

@@ -1,9 +1,11 @@
 # Config validation and input functions shared by every rule. What each job reads and
 # receives comes from the plan (noisy.workflow): a rule's output folder names its stage.
+import importlib.util
 import json
 import os
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 
 sys.path.insert(0, workflow.basedir)
@@ -35,6 +37,10 @@ DATA = "results/data/cifar10.npz"
 # Training, prediction and evaluation jobs hold one unit of the `gpu` resource unless
 # the workflow runs on the CPU; profiles say how many units a machine has.
 GPU_PER_JOB = 0 if config["device"] == "cpu" else 1
+# Where a job runs and how often a training saves its state are resources, not params:
+# changing them redoes nothing (the device of a training is also part of its settings,
+# and so of its folder's name).
+RUNTIME = {"device": config["device"], "checkpoint_interval_s": str(config["checkpoint_interval_s"])}
 
 
 wildcard_constraints:
@@ -106,6 +112,20 @@ def robustness_inputs(wildcards):
     stage = PLAN.stage(wildcards.robustness, Robustness)
     return {"data": DATA, "model": stage.model.file("model.pt"),
             "corruptions": stage.corruptions, "perturbations": stage.perturbations}
+
+
+def frost_photographs(wildcards):
+    """No input file; a clear error before any job when CIFAR-10-C frost cannot be made
+    (its photographs come with the PyPI package imagecorruptions; conda envs have it)."""
+    in_conda = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+    if wildcards.name == "frost" and not in_conda and not importlib.util.find_spec(
+        "imagecorruptions"
+    ):
+        raise WorkflowError(
+            "CIFAR-10-C frost needs the photographs of the PyPI package imagecorruptions: "
+            "pip install --no-deps imagecorruptions==1.1.2 (make setup does this)"
+        )
+    return []
 
 
 def generated_set(wildcard):

@@ -20,13 +20,14 @@ rule evaluate:
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
+        **RUNTIME,
         **resources_of("evaluate"),
     conda:
         "../environment.yml"
     shell:
         "python -m noisy evaluate --data {input.data} --model {input.model}"
         " --settings {params.settings:q} --confusion {output.confusion}"
-        " --device {config[device]} --threads {threads} --out {output.metrics} > {log} 2>&1"
+        " --device {resources.device} --threads {threads} --out {output.metrics} > {log} 2>&1"
 
 
 rule evaluate_robustness:
@@ -42,12 +43,13 @@ rule evaluate_robustness:
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
+        **RUNTIME,
         **resources_of("evaluate_robustness"),
     conda:
         "../environment.yml"
     shell:
         "python -m noisy evaluate-robustness --data {input.data} --model {input.model}"
         " --settings {params.settings:q} --corruptions {input.corruptions}"
-        " --perturbations {input.perturbations} --device {config[device]}"
+        " --perturbations {input.perturbations} --device {resources.device}"
         " --threads {threads} --out {output.metrics} --definition {output.definition}"
         " > {log} 2>&1"

@@ -13,12 +13,13 @@ rule predict:
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
+        **RUNTIME,
         **resources_of("predict"),
     conda:
         "../environment.yml"
     shell:
         "python -m noisy predict --data {input.data} --split {input.split}"
-        " --model {input.model} --device {config[device]} --threads {threads}"
+        " --model {input.model} --device {resources.device} --threads {threads}"
         " --out {output} > {log} 2>&1"
 
 

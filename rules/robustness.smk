@@ -7,6 +7,7 @@
 rule generate_corruption:
     input:
         data=DATA,
+        frost=frost_photographs,
     output:
         "{corruptions}/{name}.npy",
     params:

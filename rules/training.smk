@@ -20,6 +20,7 @@ rule train:
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
+        **RUNTIME,
         mem_mb=training_resource("mem_mb"),
         runtime=training_resource("runtime"),
     conda:
@@ -27,6 +28,6 @@ rule train:
     shell:
         "python -m noisy train --data {input.data} --{params.source} {input.source}"
         " --settings {params.settings:q} --state {params.state} --threads {threads}"
-        " --checkpoint-interval-s {config[checkpoint_interval_s]}"
+        " --checkpoint-interval-s {resources.checkpoint_interval_s}"
         " --model {output.model} --history {output.history}"
         " --definition {output.definition} > {log} 2>&1"
