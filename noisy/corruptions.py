@@ -1,7 +1,7 @@
 """CIFAR-10-C: the 19 corruptions of Hendrycks & Dietterich (ICLR 2019) at CIFAR parameters.
 
-Re-implemented from the parameter tables in the robustness spec (CIFAR values of
-``make_cifar_c.py``) without OpenCV, scikit-image or ImageMagick. Pixel math is on
+Re-implemented from the parameters of Hendrycks' ``make_cifar_c.py`` (its CIFAR values;
+see docs/robustness_generation.md) without OpenCV, scikit-image or ImageMagick. Pixel math is on
 x/255 in [0, 1]; results are clipped, scaled by 255 and truncated to uint8 like the
 official ``np.uint8(...)``. Frost needs the frost photographs of the PyPI package
 ``imagecorruptions`` (``pip install --no-deps imagecorruptions==1.1.2``; never imported).

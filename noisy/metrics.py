@@ -1,6 +1,7 @@
 """Evaluation metrics: accuracy, confusion matrix, calibration, CIFAR-10-C/-P scores.
 
-All functions are pure numpy. Conventions (robustness spec, "Metrics"):
+All functions are pure numpy. Conventions (docs/robustness_generation.md; Hendrycks &
+Dietterich, ICLR 2019, for the corruption and flip scores):
 
 * accuracies and errors are percentages; calibration errors are fractions in [0, 1];
 * :func:`expected_calibration_error` is the standard top-label ECE of Guo et al. (2017),

@@ -116,7 +116,8 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     """Cross-entropy against target vectors, each renormalised to sum to one.
 
     Pseudo targets carry a 0.99 scale (a ranking device for class balancing, see
-    SPEC.md); renormalising keeps the loss a proper cross-entropy for every target type.
+    :mod:`noisy.pseudo_labels`); renormalising keeps the loss a proper cross-entropy for
+    every target type.
     """
     targets = targets / targets.sum(dim=1, keepdim=True)
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
