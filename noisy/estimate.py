@@ -69,10 +69,12 @@ class JobLoad:
 
 
 def snakemake_jobs(targets: list[str], config_args: list[str], workdir: str | Path = ".",
-                   forceall: bool = False) -> tuple[list[tuple[str, dict, dict]], dict]:
+                   forceall: bool = False, configfile: str | Path | None = None
+                   ) -> tuple[list[tuple[str, dict, dict]], dict]:
     """The jobs of Snakemake's DAG for ``targets`` as (rule, wildcards, params), and the
-    configuration it resolved: this checkout's Snakefile and config.yaml, run in
-    ``workdir``, with ``config_args`` as Snakemake's ``--config key=value ...``."""
+    configuration it resolved: this checkout's Snakefile and config.yaml (or
+    ``configfile``), run in ``workdir``, with ``config_args`` as Snakemake's ``--config
+    key=value ...``."""
     from snakemake.api import SnakemakeApi
     from snakemake.cli import parse_config
     from snakemake.settings.types import (
@@ -88,7 +90,8 @@ def snakemake_jobs(targets: list[str], config_args: list[str], workdir: str | Pa
         workflow_api = api.workflow(
             resource_settings=ResourceSettings(),
             config_settings=ConfigSettings(config=parse_config(config_args),
-                                           configfiles=[WORKFLOW_ROOT / "config.yaml"]),
+                                           configfiles=[Path(configfile or WORKFLOW_ROOT
+                                                             / "config.yaml")]),
             snakefile=WORKFLOW_ROOT / "Snakefile", workdir=workdir)
         dag_api = workflow_api.dag(DAGSettings(targets=set(targets), forceall=forceall))
         workflow = dag_api.workflow_api._workflow

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from noisy import estimate
 from noisy.workflow import outputs, tables
 from noisy.workflow.config import coerce_cli_values
 from noisy.workflow.stages import Balance, Model, Plan, Selection
@@ -122,3 +123,17 @@ def test_where_prints_an_experiments_folders():
                for line in lines)
     assert sum("student resnet" in line for line in lines) == 3
     assert "hard" in result.stdout  # the teacher and first pseudo labels are shared
+
+
+def test_inserting_an_experiment_first_changes_no_job_of_the_paper(config, tmp_path):
+    """Snakemake's own plan of the whole paper (dry run, paper scale): every job, its
+    wildcards and its params stay as they were."""
+    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
+    changed = with_experiment(config, "hard_t0.85", {"threshold": 0.85}, 0)
+    configfile = tmp_path / "config.yaml"
+    configfile.write_text(yaml.safe_dump(changed, sort_keys=False))
+    plans = [estimate.snakemake_jobs(["results/report.md"], ["scale=paper"], tmp_path / "run",
+                                     forceall=True, configfile=file)[0]
+             for file in (ROOT / "config.yaml", configfile)]
+    before, after = ({json.dumps(job, sort_keys=True) for job in jobs} for jobs in plans)
+    assert len(before) == 482 and after == before
