@@ -33,7 +33,7 @@ rule self_training_check:
             category="Tables",
         ),
     params:
-        rows=as_json(outputs.self_training_rows(PLAN)),
+        rows=lambda wildcards: as_json(outputs.self_training_rows(PLAN)),
     log:
         "results/logs/self_training.log",
     conda:
