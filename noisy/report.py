@@ -364,9 +364,13 @@ def _figure_caption(path: Path) -> str:
         table = path.stem.removeprefix("seed_spread_")
         return (f"{table}: each row's mean ± std over seeds (blue) and the paper's single "
                 "run (red cross).")
-    if path.name == "confusion.png":
-        return f"Confusion matrix: {path.parent.parent.parent.name}/{path.parent.parent.name}"\
-               f"/{path.parent.name}"
+    if path.name == "confusion.png":  # <model folder>/eval-<test images>/confusion.png
+        model = path.parent.parent
+        definition = model / "stage.json"
+        inputs = json.loads(definition.read_text())["inputs"] if definition.exists() else {}
+        source = inputs.get("split") or inputs.get("trainset")
+        learned = f", trained on {Path(source).parent.name}" if source else ""
+        return f"Confusion matrix: {model.name}{learned} ({path.parent.name})"
     return FIGURE_CAPTIONS.get(path.name, path.stem.replace("_", " "))
 
 
