@@ -29,8 +29,8 @@ demo: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete \
 		--config $(DEMO_CONFIG) data_source=$(DATA) -- results/report.md
 
-# Self-training where a CPU can show it: the paper's data and balancing sizes, the teacher,
-# two ResNet-26 students (with and without model noise) and their yardstick, ~1 h on 2 cores.
+# Does self-training help at the paper's data and balancing sizes? The teacher, two ResNet-26
+# students (with and without model noise) and their yardstick, ~1 h on 2 cores (README).
 small: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete \
 		--config scale=small data_source=$(DATA) -- results/self_training.csv
