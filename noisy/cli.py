@@ -30,8 +30,8 @@ def _train(args) -> None:
     from noisy.train_stage import train_stage
 
     train_stage(args.data, json.loads(args.settings), args.state, args.model, args.history,
-                split_path=args.split, trainset_path=args.trainset, threads=args.threads,
-                checkpoint_interval_s=args.checkpoint_interval_s)
+                split_path=args.split, trainset_path=args.trainset, device=args.device,
+                threads=args.threads, checkpoint_interval_s=args.checkpoint_interval_s)
 
 
 def _evaluate(args) -> None:
@@ -145,7 +145,8 @@ def _throughput(args) -> None:
     from noisy.atomic import write_text
     from noisy.estimate import probe
 
-    rates = probe(args.networks, args.device, args.batch_size, args.steps, args.jobs)
+    rates = probe(args.networks, args.device, args.batch_size, args.steps, args.jobs,
+                  precision=args.precision)
     text = json.dumps(rates, indent=1)
     if args.out:
         write_text(args.out, text + "\n")
@@ -213,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--state", required=True, help="resumable state side file")
     sub.add_argument("--model", required=True)
     sub.add_argument("--history", required=True)
+    sub.add_argument("--device", default="auto")
     sub.add_argument("--threads", type=int, default=None)
     sub.add_argument("--checkpoint-interval-s", type=float, default=60.0,
                      help="save the resumable state every this many seconds (0 = every step)")
@@ -342,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--batch-size", type=int, default=512)
     sub.add_argument("--steps", type=int, default=20, help="timed training steps per job")
     sub.add_argument("--jobs", type=int, default=1, help="processes sharing the device")
+    sub.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                     help="of the training step (auto: as config `precision: auto`)")
     sub.add_argument("--out", default=None, help="JSON file to write the rates to")
     for name in DEFINITION_INPUTS:
         commands.choices[name].add_argument(

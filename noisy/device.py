@@ -23,6 +23,8 @@ from typing import IO
 
 import torch
 
+from noisy.precision import cpu_has_native_bf16
+
 JOBS_PER_GPU_ENV = "NOISY_JOBS_PER_GPU"
 LOCK_DIR_ENV = "NOISY_GPU_LOCK_DIR"
 
@@ -123,11 +125,27 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(int(threads))
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA, for the training step only; a no-op context on CPU."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+def autocast(device: torch.device, precision: str):
+    """bf16 autocast on ``device`` when ``precision`` is ``bf16`` (the training step only);
+    a no-op context for ``fp32``."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def warn_if_bf16_is_emulated(device: torch.device, precision: str) -> None:
+    """Log a warning when bf16 is asked of a device without native bf16 arithmetic: the
+    numbers are those of bf16 training, but slower than fp32 there."""
+    if precision != "bf16":
+        return
+    if device.type == "cuda":
+        native = torch.cuda.is_bf16_supported(including_emulation=False)
+    else:
+        native = cpu_has_native_bf16()
+    if not native:
+        log.warning("precision bf16 on %s, which has no native bf16 arithmetic: the training "
+                    "is emulated and slow; set `precision: fp32` in the config to train in "
+                    "fp32 instead (a different model folder)", device)
 
 
 def full_precision(device: torch.device):

@@ -38,6 +38,7 @@ from noisy.device import CONV_MEMORY_FORMAT, resolve_device, set_threads
 from noisy.inference import predict_logits
 from noisy.models import Architecture, build_model
 from noisy.perturbations import FRAMES
+from noisy.precision import resolve_precision
 from noisy.training import epochs_for_budget, monitored_epochs, sgd_step
 from noisy.workflow.config import per_class
 from noisy.workflow.stages import Evaluation, Model, Plan, Robustness
@@ -158,17 +159,18 @@ _barrier = None  # in each of several probe processes: they time their steps tog
 
 
 def _probe_networks(networks: list[str], device: str, batch_size: int, steps: int,
-                    threads: int | None) -> dict[str, tuple[float, float]]:
+                    threads: int | None, precision: str) -> dict[str, tuple[float, float]]:
     """Training and inference images/s of each network in this process."""
     set_threads(threads)
     dev = resolve_device(device)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    return {network: _probe_network(network, dev, batch_size, steps) for network in networks}
+    return {network: _probe_network(network, dev, batch_size, steps, precision)
+            for network in networks}
 
 
 def _probe_network(network: str, device: torch.device, batch_size: int,
-                   steps: int) -> tuple[float, float]:
+                   steps: int, precision: str) -> tuple[float, float]:
     torch.manual_seed(0)
     model = build_model(Architecture(network=network, num_classes=NUM_CLASSES))
     model = model.to(device, memory_format=CONV_MEMORY_FORMAT)
@@ -182,7 +184,7 @@ def _probe_network(network: str, device: torch.device, batch_size: int,
 
     def train_step() -> None:
         model.train()
-        sgd_step(model, optimizer, inputs, targets, device)
+        sgd_step(model, optimizer, inputs, targets, device, precision)
 
     train_s = _timed(train_step, steps, device)
     infer_s = _timed(lambda: predict_logits(model, images, device), infer_calls, device)
@@ -209,11 +211,12 @@ def _sync(device: torch.device) -> None:
 
 
 def probe(networks: list[str], device: str = "auto", batch_size: int = 512, steps: int = 5,
-          jobs: int = 1, threads: int | None = None) -> dict:
-    """Images/s of training steps and of inference per network on ``device``: with ``jobs``
-    processes sharing the device and timing together, their sum (what the device
-    sustains)."""
-    arguments = (networks, device, batch_size, steps, threads)
+          jobs: int = 1, threads: int | None = None, precision: str = "auto") -> dict:
+    """Images/s of training steps (at ``precision``; ``auto`` as the plan resolves it) and
+    of inference (fp32) per network on ``device``: with ``jobs`` processes sharing the
+    device and timing together, their sum (what the device sustains)."""
+    precision = resolve_precision(precision, device)
+    arguments = (networks, device, batch_size, steps, threads, precision)
     if jobs == 1:
         results = [_probe_networks(*arguments)]
     else:
@@ -224,7 +227,8 @@ def probe(networks: list[str], device: str = "auto", batch_size: int = 512, step
         for process in processes:
             process.start()
         results = _collect(queue, processes)
-    return {"device": str(resolve_device(device)), "jobs": jobs, "batch_size": batch_size,
+    return {"device": str(resolve_device(device)), "precision": precision, "jobs": jobs,
+            "batch_size": batch_size,
             "train": {n: round(sum(r[n][0] for r in results), 1) for n in networks},
             "infer": {n: round(sum(r[n][1] for r in results), 1) for n in networks}}
 
@@ -266,7 +270,8 @@ def format_plan(table: list[dict], rates: dict, targets: list[str]) -> str:
     """The plan as a fixed-width text table (rules that train or score no network folded
     into one line)."""
     lines = [f"plan for {' '.join(targets)}; rates on {rates['device']} "
-             f"({rates['jobs']} job(s) at once, batch {rates['batch_size']}), images/s:"]
+             f"({rates['jobs']} job(s) at once, batch {rates['batch_size']}, training in "
+             f"{rates.get('precision', 'fp32')}), images/s:"]
     for network in sorted(rates["train"]):
         lines.append(f"  {network}: train {rates['train'][network]:.0f}, "
                      f"infer {rates['infer'][network]:.0f}")
@@ -303,7 +308,7 @@ def estimate(targets: list[str], config_args: list[str], rates_path: str | None 
     else:
         networks = sorted({load.network for load in loads if load.network})
         rates = probe(networks, device or config["device"], plan.preset["batch_size"],
-                      steps=steps)
+                      steps=steps, precision=plan.precision)
     missing = {load.network for load in loads if load.network} - set(rates["train"])
     if missing:
         raise ValueError(f"no rates for {', '.join(sorted(missing))} in {rates_path}")

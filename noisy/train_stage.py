@@ -40,13 +40,14 @@ def _balanced_set(dataset: Dataset, trainset_path: str) -> tuple[np.ndarray, np.
 
 def train_stage(data_path: str, settings: dict, state_path: str, model_path: str,
                 history_path: str, *, split_path: str | None = None,
-                trainset_path: str | None = None, threads: int | None = None,
-                checkpoint_interval_s: float = 60.0) -> dict:
+                trainset_path: str | None = None, device: str = "auto",
+                threads: int | None = None, checkpoint_interval_s: float = 60.0) -> dict:
     """Train the configured network on exactly one of a split or a balanced training set.
 
     ``settings``: ``arch`` and ``train`` (:class:`Architecture` and :class:`TrainSettings`
-    fields) and ``monitor_test_size``. Writes the model and its history; returns the
-    summary of :func:`noisy.training.train`.
+    fields that define the model) and ``monitor_test_size``; ``device``, ``threads`` and
+    ``checkpoint_interval_s`` say where and how it runs. Writes the model and its history;
+    returns the summary of :func:`noisy.training.train`.
     """
     if (split_path is None) == (trainset_path is None):
         raise ValueError("give exactly one of a split and a training set")
@@ -57,7 +58,7 @@ def train_stage(data_path: str, settings: dict, state_path: str, model_path: str
         images, targets, metadata = _balanced_set(dataset, trainset_path)
     monitor = monitor_indices(dataset.test_labels.shape[0], settings["monitor_test_size"])
     arch = Architecture(num_classes=len(dataset.classes), **settings["arch"])
-    train_settings = TrainSettings(**settings["train"], threads=threads,
+    train_settings = TrainSettings(**settings["train"], device=device, threads=threads,
                                    checkpoint_interval_s=checkpoint_interval_s)
     return train(arch, train_settings, images, targets, dataset.test_images[monitor],
                  dataset.test_labels[monitor], model_path, history_path, state_path,

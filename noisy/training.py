@@ -32,10 +32,17 @@ import torch.nn.functional as F
 
 from noisy.atomic import write_text
 from noisy.augment import TrainAugment, mixup
-from noisy.device import CONV_MEMORY_FORMAT, autocast, resolve_device, set_threads
+from noisy.device import (
+    CONV_MEMORY_FORMAT,
+    autocast,
+    resolve_device,
+    set_threads,
+    warn_if_bf16_is_emulated,
+)
 from noisy.inference import images_to_tensor, predict_logits
 from noisy.models import Architecture, build_model, count_parameters, save_model
 from noisy.pil_augment import PILBatchAugment
+from noisy.precision import training_definition
 from noisy.progress import format_duration
 from noisy.resume import (
     StopRequest,
@@ -48,6 +55,7 @@ from noisy.resume import (
 
 log = logging.getLogger("noisy.training")
 
+CROP_PADDING = 4  # the paper's random crop: 32x32 from the image padded by 4 pixels
 HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc",
                    "images_per_s", "wall_s")
 
@@ -65,21 +73,26 @@ class TrainSettings:
     lr_gamma: float = 0.1
     randaugment_n: int = 2
     randaugment_m: float = 27.0
-    crop_padding: int = 4
     mixup_alpha: float = 0.0
     input_pipeline: str = "batched"  # batched (on the device) | pil (the paper's, per image)
     seed: int = 0
     monitor_epochs: int = 50  # epochs on which the monitor set is scored (last included)
-    # Runtime choices: they do not change the result's definition (not fingerprinted).
+    precision: str = "fp32"  # of the training step: fp32 | bf16 (autocast); resolved, not auto
+    compile: bool = False  # torch.compile the training step (changes float rounding)
+    # Where and how the job runs: they do not change the result (noisy.precision.RUNTIME_KEYS).
     device: str = field(default="auto", compare=False)
     threads: int | None = field(default=None, compare=False)
-    compile: bool = field(default=False, compare=False)
     checkpoint_interval_s: float = field(default=60.0, compare=False)
 
+    def __post_init__(self) -> None:
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be fp32 or bf16 (auto is resolved by the plan), "
+                             f"got {self.precision!r}")
+
     def definition(self) -> dict:
-        """The settings that define the result (used for the resume fingerprint)."""
-        runtime = {"device", "threads", "compile", "checkpoint_interval_s"}
-        return {k: v for k, v in asdict(self).items() if k not in runtime}
+        """The settings that define the result (the resume fingerprint; the plan hashes the
+        same into the model's folder name)."""
+        return training_definition(asdict(self))
 
 
 def epochs_for_budget(budget_images: int, train_size: int) -> int:
@@ -124,13 +137,15 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
 
 
 def sgd_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
-             targets: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimizer step on a batch of normalised inputs and target vectors.
+             targets: torch.Tensor, device: torch.device,
+             precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on a batch of normalised inputs and target vectors, the forward
+    pass under bf16 autocast when ``precision`` is ``bf16`` (loss and update in fp32).
 
     Returns (loss, logits), both still on the device (no host synchronisation).
     """
     inputs = inputs.contiguous(memory_format=CONV_MEMORY_FORMAT)
-    with autocast(device):
+    with autocast(device, precision):
         logits = model(inputs)
     loss = soft_cross_entropy(logits, targets)
     optimizer.zero_grad(set_to_none=True)
@@ -269,6 +284,7 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
         raise ValueError(f"{train_images.shape[0]} images but {train_targets.shape[0]} targets")
     set_threads(settings.threads)
     device = resolve_device(settings.device)
+    warn_if_bf16_is_emulated(device, settings.precision)
     size = train_images.shape[0]
     epochs = epochs_for_budget(settings.budget_images, size)
     job_fingerprint = fingerprint({"arch": asdict(arch), "settings": settings.definition()},
@@ -330,12 +346,13 @@ def _train_epochs(run: _Run, arch: Architecture, train_images: np.ndarray,
     test_y = torch.as_tensor(test_labels, dtype=torch.long, device=device)
     pipeline = {"batched": TrainAugment, "pil": PILBatchAugment}[settings.input_pipeline]
     augment = pipeline(settings.randaugment_n, settings.randaugment_m,
-                       padding=settings.crop_padding)
+                       padding=CROP_PADDING)
     size, epochs = images.shape[0], run.epochs
     monitored = monitored_epochs(epochs, settings.monitor_epochs)
-    log.info("training %s (%d parameters) on %d images for %d epochs (%d images) on %s; "
+    log.info("training %s (%d parameters) on %d images for %d epochs (%d images) on %s in %s%s; "
              "monitoring %d epochs, saving the state every %g s", arch.network,
-             count_parameters(model), size, epochs, epochs * size, device, len(monitored),
+             count_parameters(model), size, epochs, epochs * size, device, settings.precision,
+             " (compiled)" if settings.compile else "", len(monitored),
              settings.checkpoint_interval_s)
     run.start_clock()
     first_epoch = run.epoch
@@ -372,7 +389,8 @@ def _train_epoch(run: _Run, step_model, augment, images: torch.Tensor,
         if settings.mixup_alpha > 0:
             inputs, batch_targets = mixup(inputs, batch_targets, settings.mixup_alpha,
                                           run.generator)
-        loss, logits = sgd_step(step_model, run.optimizer, inputs, batch_targets, device)
+        loss, logits = sgd_step(step_model, run.optimizer, inputs, batch_targets, device,
+                                settings.precision)
         run.scheduler.step()
         current.loss_sum += loss.detach() * batch.shape[0]
         current.correct += (logits.argmax(1) == batch_targets.argmax(1)).sum()

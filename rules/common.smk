@@ -38,8 +38,8 @@ DATA = "results/data/cifar10.npz"
 # the workflow runs on the CPU; profiles say how many units a machine has.
 GPU_PER_JOB = 0 if config["device"] == "cpu" else 1
 # Where a job runs and how often a training saves its state are resources, not params:
-# changing them redoes nothing (the device of a training is also part of its settings,
-# and so of its folder's name).
+# changing them redoes nothing. What a training computes (its precision, not the device's
+# name) is in its settings and so in its folder's name (noisy.precision).
 RUNTIME = {"device": config["device"], "checkpoint_interval_s": str(config["checkpoint_interval_s"])}
 
 

@@ -27,7 +27,8 @@ rule train:
         "../environment.yml"
     shell:
         "python -m noisy train --data {input.data} --{params.source} {input.source}"
-        " --settings {params.settings:q} --state {params.state} --threads {threads}"
+        " --settings {params.settings:q} --state {params.state} --device {resources.device}"
+        " --threads {threads}"
         " --checkpoint-interval-s {resources.checkpoint_interval_s}"
         " --model {output.model} --history {output.history}"
         " --definition {output.definition} > {log} 2>&1"

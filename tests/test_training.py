@@ -115,15 +115,37 @@ def test_a_finished_job_whose_outputs_were_deleted_rewrites_them_without_trainin
         assert torch.equal(value, model_bytes[key]), key
 
 
-def test_same_config_and_seed_give_the_same_weights(tmp_path):
-    first, _ = run_training(tmp_path, "a")
-    second, _ = run_training(tmp_path, "b")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_same_config_and_seed_give_the_same_weights(tmp_path, precision):
+    first, _ = run_training(tmp_path, "a", precision=precision)
+    second, _ = run_training(tmp_path, "b", precision=precision)
     for key, value in weights(first / "model.pt").items():
         assert torch.equal(value, weights(second / "model.pt")[key]), key
 
 
-def test_interrupted_training_resumes_to_identical_weights(tmp_path, monkeypatch):
-    reference, _ = run_training(tmp_path, "reference", mixup_alpha=1.0)
+def test_bf16_trains_its_forward_pass_in_bf16_and_keeps_fp32_weights(tmp_path):
+    fp32, _ = run_training(tmp_path, "fp32")
+    bf16, _ = run_training(tmp_path, "bf16", precision="bf16")
+    fp32_weights, bf16_weights = weights(fp32 / "model.pt"), weights(bf16 / "model.pt")
+    assert all(value.dtype == fp32_weights[key].dtype for key, value in bf16_weights.items())
+    assert not torch.equal(fp32_weights["fc.weight"], bf16_weights["fc.weight"])
+    model = training.build_model(ARCH)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    inputs, targets = torch.randn(4, 3, 32, 32), torch.eye(10)[:4]
+    for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        loss, logits = training.sgd_step(model, optimizer, inputs, targets,
+                                         torch.device("cpu"), precision)
+        assert logits.dtype == dtype and loss.dtype == torch.float32
+
+
+def test_a_training_settings_precision_is_resolved_before_it_reaches_the_job():
+    with pytest.raises(ValueError, match="auto is resolved by the plan"):
+        TrainSettings(budget_images=10, precision="auto")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_interrupted_training_resumes_to_identical_weights(tmp_path, monkeypatch, precision):
+    reference, _ = run_training(tmp_path, "reference", mixup_alpha=1.0, precision=precision)
     saved = []
     real_save_state = training.save_state
 
@@ -135,11 +157,11 @@ def test_interrupted_training_resumes_to_identical_weights(tmp_path, monkeypatch
 
     monkeypatch.setattr(training, "save_state", save_then_crash)
     with pytest.raises(KeyboardInterrupt):
-        run_training(tmp_path, "resumed", mixup_alpha=1.0)
+        run_training(tmp_path, "resumed", mixup_alpha=1.0, precision=precision)
     assert (tmp_path / "resumed" / "state.pt").exists()
     assert not (tmp_path / "resumed" / "model.pt").exists()
     monkeypatch.setattr(training, "save_state", real_save_state)
-    _, summary = run_training(tmp_path, "resumed", mixup_alpha=1.0)
+    _, summary = run_training(tmp_path, "resumed", mixup_alpha=1.0, precision=precision)
     assert summary["epochs"] == 4
     for key, value in weights(reference / "model.pt").items():
         assert torch.equal(value, weights(tmp_path / "resumed" / "model.pt")[key]), key
@@ -273,13 +295,14 @@ def test_sigterm_saves_at_the_next_step_and_the_rerun_resumes_mid_epoch(tmp_path
 
 
 STAGE_SETTINGS = ('{"arch": {"network": "resnet20"}, "monitor_test_size": 4, "train": '
-                  '{"budget_images": 12, "batch_size": 8, "seed": 1, "device": "cpu"}}')
+                  '{"budget_images": 12, "batch_size": 8, "seed": 1}}')
 
 
 def _train_command(tmp_path: Path, data: Path, source: list[str], name: str) -> list[str]:
     out = tmp_path / name
     return ["train", "--data", str(data), *source, "--settings", STAGE_SETTINGS,
-            "--state", str(out / "state.pt"), "--threads", "1", "--checkpoint-interval-s", "0",
+            "--state", str(out / "state.pt"), "--device", "cpu", "--threads", "1",
+            "--checkpoint-interval-s", "0",
             "--model", str(out / "model.pt"), "--history", str(out / "history.csv")]
 
 

@@ -92,6 +92,7 @@ def report_settings(plan: Plan) -> dict:
         "seeds": config["seeds"],
         "data_source": config["data_source"],
         "device": config["device"],
+        "precision": plan.precision,
         "robustness_source": config["robustness"]["source"],
         "labeled_ratios": config["table1"]["labeled_ratios"],
     }

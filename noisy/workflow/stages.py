@@ -27,6 +27,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from noisy.precision import resolve_precision, training_definition
 from noisy.workflow.config import (
     cluster_resources,
     experiment_settings,
@@ -167,6 +168,7 @@ class Plan:
     def __init__(self, config: dict):
         self.config = config
         self.preset = preset(config)
+        self.precision = resolve_precision(config["precision"], config["device"])
         self._stages: dict[str, object] = {}
         self._robustness_sets = self._generated_sets()
         self.chains = {(name, seed): self._chain(name, seed)
@@ -243,16 +245,17 @@ class Plan:
 
     def _model(self, network: str, noise: dict, budget: int, seed: int, split: Split,
                trainset: Balance | None = None) -> Model:
+        train = self._train_settings(budget, seed, noise)
         settings = {
             "arch": {"network": network, "final_survival": noise["final_survival"],
                      "stochastic_depth_mode": noise["stochastic_depth_mode"],
                      "dropout": noise["dropout"]},
-            "train": self._train_settings(budget, seed, noise),
+            "train": training_definition(train),
             "monitor_test_size": self.preset["monitor_test_size"],
         }
         source = {"split": split.dir} if trainset is None else {"trainset": trainset.dir}
         digest = definition_hash({**settings, **source})
-        name = f"{network}-{_noise_tag(noise)}-{digest}"
+        name = f"{network}-{_noise_tag(noise)}-{_arithmetic_tag(train)}-{digest}"
         return self._register(Model(f"{MODELS}/{name}", network, settings, split, trainset))
 
     def _train_settings(self, budget: int, seed: int, noise: dict) -> dict:
@@ -271,7 +274,7 @@ class Plan:
             "input_pipeline": self.config["input_pipeline"],
             "seed": int(seed),
             "monitor_epochs": self.config["monitor_epochs"],
-            "device": self.config["device"],
+            "precision": self.precision,
             "compile": self.config["compile"],
         }
 
@@ -378,6 +381,11 @@ class Plan:
             if chain_seed == seed and folder in folders:
                 users.add(name)
         return users
+
+
+def _arithmetic_tag(train: dict) -> str:
+    """Readable arithmetic of a training: its precision, and ``compiled`` under compile."""
+    return train["precision"] + ("-compiled" if train["compile"] else "")
 
 
 def _noise_tag(noise: dict) -> str:
