@@ -4,8 +4,9 @@
     DataLoader workers, batches moved to the device, then the paper's training step
     (eager, fp32, the default NCHW memory layout);
 (b) ours: uint8 images resident on the device, batched :class:`TrainAugment`, then our
-    training step (:func:`noisy.training.sgd_step`: channels_last, bf16 autocast on CUDA),
-    exactly as training runs it; with ``--compile`` also under ``torch.compile``.
+    training step (:func:`noisy.training.sgd_step`: channels_last), exactly as training
+    runs it, in fp32 and under bf16 autocast (config ``precision``); with ``--compile``
+    also under ``torch.compile``.
 
 Both steps are SGD 0.1/0.9/1e-4 with soft cross-entropy on the same network. A third
 path, the paper's input pipeline feeding our step, shows how much of the gain comes
@@ -20,8 +21,9 @@ at every epoch.
 Augmentation alone is compared per core: the paper's images/s is divided by its worker
 count (each worker is one single-threaded process); ours runs with one torch thread on
 CPU, or is driven by one host thread on CUDA. The last line reads
-``augment_speedup=<x> step_speedup=<y>`` (the first of ``--networks``, ResNet-20 by
-default, on the device used; the step ratio is (b)/(a), without compilation).
+``augment_speedup=<x> step_speedup=<y> bf16_step_speedup=<z>`` (the first of
+``--networks``, ResNet-20 by default, on the device used; the step ratio is (b) in fp32
+over (a), without compilation; the bf16 ratio is (b) in bf16 over (b) in fp32).
 
 With ``--overhead`` it also measures, side by side, what a training job spends around
 the steps of one of the paper's teacher epochs (5,000 images = 10 steps of 512): saving
@@ -180,15 +182,15 @@ def paper_step(network: str, device: torch.device) -> tuple[StepFunction, torch.
     return step, model
 
 
-def our_step(network: str, device: torch.device, compile_model: bool = False
-             ) -> tuple[StepFunction, torch.nn.Module]:
-    """Our SGD step on a fresh ``network``, as training runs it (:func:`sgd_step`), and the
-    model it trains."""
+def our_step(network: str, device: torch.device, precision: str = "fp32",
+             compile_model: bool = False) -> tuple[StepFunction, torch.nn.Module]:
+    """Our SGD step on a fresh ``network`` at ``precision``, as training runs it
+    (:func:`sgd_step`), and the model it trains."""
     model, optimizer = fresh_model(network, device, CONV_MEMORY_FORMAT)
     step_model = torch.compile(model) if compile_model else model
 
     def step(inputs: torch.Tensor, targets: torch.Tensor) -> None:
-        sgd_step(step_model, optimizer, inputs, targets, device)
+        sgd_step(step_model, optimizer, inputs, targets, device, precision)
 
     return step, model
 
@@ -239,24 +241,23 @@ class Paths:
 
 
 def run(networks: list[str], batches: int, device: torch.device, workers: int,
-        data: str | None, repeats: int, compile_model: bool) -> tuple[float, float]:
-    """Print the measurements; return (augmentation per-core speedup, step speedup) of the
-    first network."""
+        data: str | None, repeats: int, compile_model: bool) -> tuple[float, float, float]:
+    """Print the measurements; return the augmentation per-core speedup, the step speedup
+    (fp32) and the bf16 step speedup (over fp32) of the first network."""
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     images, description = load_images(data, batches * BATCH_SIZE)
     labels = np.random.default_rng(0).integers(0, NUM_CLASSES, len(images))
     paths = Paths(images, labels, device, workers)
     accelerator = torch.cuda.get_device_name(device) if device.type == "cuda" else "none"
-    our_precision = "bf16 autocast" if device.type == "cuda" else "fp32"
     print(f"machine: {cpu_model()}, {available_cores()} cores; accelerator: {accelerator}; "
           f"torch {torch.__version__}")
     print(f"device: {device}; data: {description}")
     print(f"batch {BATCH_SIZE}; RandAugment N=2 M=27, crop 4, flip, normalise; best of "
           f"{repeats} interleaved timed epochs of {batches} batches after a warm-up epoch")
     print(f"paper: PIL per image in {workers} persistent DataLoader worker processes, step "
-          f"eager fp32 NCHW; ours: TrainAugment on {device}, step channels_last "
-          f"{our_precision}; torch threads for training: {torch.get_num_threads()}")
+          f"eager fp32 NCHW; ours: TrainAugment on {device}, step channels_last in fp32 "
+          f"and bf16 autocast; torch threads for training: {torch.get_num_threads()}")
 
     ours_threads = 1 if device.type == "cpu" else None
     rates = best_rates({"paper": paths.paper(), "ours": paths.ours(threads=ours_threads)},
@@ -276,15 +277,16 @@ def run(networks: list[str], batches: int, device: torch.device, workers: int,
     for network in networks:
         steps = {"paper": paths.paper(paper_step(network, device)[0]),
                  "paper input + our step": paths.paper(our_step(network, device)[0]),
-                 "ours": paths.ours(our_step(network, device)[0])}
+                 "ours": paths.ours(our_step(network, device)[0]),
+                 "ours bf16": paths.ours(our_step(network, device, "bf16")[0])}
         if compile_model:
-            steps["ours + compile"] = paths.ours(our_step(network, device, True)[0])
+            steps["ours + compile"] = paths.ours(our_step(network, device, "fp32", True)[0])
         rates = best_rates(steps, batches, device, repeats)
-        speedups.append(rates["ours"] / rates["paper"])
+        speedups.append((rates["ours"] / rates["paper"], rates["ours bf16"] / rates["ours"]))
         print(f"  {network}")
         for name, rate in rates.items():
             print(f"    {name:23s} {rate:9.1f}  {rate / rates['paper']:5.2f}x")
-    return augment_speedup, speedups[0]
+    return augment_speedup, *speedups[0]
 
 
 def _best_seconds(run: Callable[[], None], device: torch.device, repeats: int) -> float:
@@ -383,12 +385,13 @@ def main(argv: list[str] | None = None) -> None:
     device = resolve_device(args.device)
     batches = args.batches or (96 if device.type == "cuda" else 2)
     workers = args.workers or available_cores()
-    augment_speedup, step_speedup = run(args.networks, batches, device, workers, args.data,
-                                       args.repeats, args.compile)
+    augment_speedup, step_speedup, bf16_speedup = run(
+        args.networks, batches, device, workers, args.data, args.repeats, args.compile)
     if args.overhead:
         report_overhead(args.networks, device, args.data, args.repeats, args.epoch_images,
                         args.monitor_images)
-    print(f"augment_speedup={augment_speedup:.2f} step_speedup={step_speedup:.2f}")
+    print(f"augment_speedup={augment_speedup:.2f} step_speedup={step_speedup:.2f} "
+          f"bf16_step_speedup={bf16_speedup:.2f}")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,9 @@ def test_benchmark_command_ends_with_the_speedup_line(capsys):
     benchmark.main(["--networks", "resnet20", "--batches", "1", "--repeats", "1",
                     "--workers", "1", "--device", "cpu"])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert re.fullmatch(r"augment_speedup=\d+\.\d\d step_speedup=\d+\.\d\d", lines[-1])
+    assert re.fullmatch(r"augment_speedup=\d+\.\d\d step_speedup=\d+\.\d\d "
+                        r"bf16_step_speedup=\d+\.\d\d", lines[-1])
+    assert any(line.strip().startswith("ours bf16") for line in lines)
     assert any(line.strip().startswith("paper input + our step") for line in lines)
 
 
