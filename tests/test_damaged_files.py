@@ -1,11 +1,12 @@
 """A damaged workflow file stops its job with one line naming the file, what is wrong and
-the fix."""
+the fix; a damaged or planted training state is set aside with a warning, never run."""
 
 from __future__ import annotations
 
 import json
 import os
 import shlex
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from noisy.models import Architecture, build_model, load_checkpoint, save_model
 from noisy.pseudo_labels import select_stage
 from noisy.robustness import load_corruption, robustness_subset
 from noisy.split import make_split, save_split
+from noisy.training import TrainSettings, train
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck")
@@ -261,3 +263,94 @@ def test_a_model_that_would_run_code_is_refused_unread(results, tmp_path, caplog
     with pytest.raises(DamagedFileError, match="refused"):
         load_checkpoint(results["model.pt"])
     assert not marker.exists()
+
+
+# --------------------------------------------------------------------- the training state
+
+def tiny_problem(n: int = 32) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, n)
+    images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+    return images, np.eye(10, dtype=np.float32)[labels], images[:8], labels[:8]
+
+
+SETTINGS = TrainSettings(budget_images=64, batch_size=16, seed=1, threads=1,
+                         checkpoint_interval_s=0)
+
+
+def run_training(folder: Path) -> dict:
+    images, targets, test_x, test_y = tiny_problem()
+    return train(Architecture(), SETTINGS, images, targets, test_x, test_y,
+                 folder / "model.pt", folder / "history.csv", folder / "state.pt")
+
+
+@pytest.fixture(scope="module")
+def undisturbed(tmp_path_factory) -> Path:
+    """A finished training: its model, history and final state."""
+    folder = tmp_path_factory.mktemp("undisturbed")
+    run_training(folder)
+    return folder
+
+
+def plant_state(undisturbed: Path, folder: Path, damage) -> Path:
+    """The undisturbed run's final state, damaged, as ``folder``'s state."""
+    state = folder / "state.pt"
+    folder.mkdir()
+    shutil.copy(undisturbed / "state.pt", state)
+    damage(state)
+    return state
+
+
+def assert_trained_from_zero(undisturbed: Path, folder: Path, caplog) -> None:
+    assert "resuming" not in caplog.text and "already finished" not in caplog.text
+    history = (folder / "history.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[0] for row in history] == ["1", "2"]
+    expected = load_checkpoint(undisturbed / "model.pt")[0].state_dict()
+    for key, value in load_checkpoint(folder / "model.pt")[0].state_dict().items():
+        assert torch.equal(value, expected[key]), key
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_state_is_set_aside_with_a_warning_and_training_starts_from_zero(
+        undisturbed, damage, tmp_path, caplog):
+    folder = tmp_path / "run"
+    state = plant_state(undisturbed, folder, DAMAGES[damage])
+    damaged = state.read_bytes()
+    with caplog.at_level("INFO", logger="noisy"):
+        run_training(folder)
+    assert (f"training state {state} set aside as state.pt.stale, training starts from zero: "
+            "unreadable: truncated or not a torch file") in caplog.text
+    assert (folder / "state.pt.stale").read_bytes() == damaged
+    assert_trained_from_zero(undisturbed, folder, caplog)
+
+
+def test_a_state_of_other_settings_is_set_aside_with_its_fingerprint_named(
+        undisturbed, tmp_path, caplog):
+    folder = tmp_path / "run"
+    state = plant_state(undisturbed, folder, lambda path: torch.save(
+        {**torch.load(path, weights_only=True), "fingerprint": "0" * 64}, path))
+    with caplog.at_level("INFO", logger="noisy"):
+        run_training(folder)
+    assert (f"training state {state} set aside as state.pt.stale, training starts from zero: "
+            "its settings or data differ from this job's (fingerprint 000000000000, this "
+            "job's ") in caplog.text
+    assert_trained_from_zero(undisturbed, folder, caplog)
+
+
+def test_a_planted_state_that_would_run_code_is_refused_and_never_run(undisturbed, tmp_path,
+                                                                      caplog):
+    marker = tmp_path / "code-ran"
+    folder = tmp_path / "run"
+    real = torch.load(undisturbed / "state.pt", weights_only=True)
+    state = plant_state(undisturbed, folder, lambda path: torch.save(
+        {**real, "history": RunsCode(marker)}, path))
+    with caplog.at_level("INFO", logger="noisy"):
+        run_training(folder)
+    assert not marker.exists()
+    assert (f"training state {state} set aside as state.pt.stale, training starts from zero: "
+            "refused: it holds objects other than tensors and plain values, and loading them "
+            "could run code") in caplog.text
+    assert_trained_from_zero(undisturbed, folder, caplog)
+    # The planted file does run code when unpickled without weights_only: the threat is real.
+    torch.load(folder / "state.pt.stale", weights_only=False)
+    assert marker.exists()
