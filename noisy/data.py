@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from noisy.atomic import save_npz, write_json
+from noisy.files import read_npz
 
 IMAGE_SIZE = 32
 SPLITS = ("train", "test")
@@ -41,6 +42,10 @@ BATCHES_FOLDER = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 META_FILE = "batches.meta"
+# The arrays of the canonical .npz and their shapes (see noisy.files.read_npz).
+DATA_ARRAYS = {"train_images": ("n", IMAGE_SIZE, IMAGE_SIZE, 3), "train_labels": ("n",),
+               "test_images": ("t", IMAGE_SIZE, IMAGE_SIZE, 3), "test_labels": ("t",),
+               "classes": ("k",)}
 
 # One image file: its name for messages and either its path or its bytes.
 _Payload = Path | bytes
@@ -107,15 +112,16 @@ def save(dataset: Dataset, out_path: str | os.PathLike, source: dict) -> dict:
 
 
 def load(path: str | os.PathLike) -> Dataset:
-    """Load a canonical ``.npz`` written by :func:`prepare`."""
-    with np.load(path, allow_pickle=False) as data:
-        return Dataset(
-            train_images=data["train_images"],
-            train_labels=data["train_labels"],
-            test_images=data["test_images"],
-            test_labels=data["test_labels"],
-            classes=tuple(str(name) for name in data["classes"]),
-        )
+    """Load a canonical ``.npz`` written by :func:`prepare`; a damaged file raises
+    :class:`noisy.files.DamagedFileError`."""
+    data = read_npz(path, DATA_ARRAYS)
+    return Dataset(
+        train_images=data["train_images"],
+        train_labels=data["train_labels"],
+        test_images=data["test_images"],
+        test_labels=data["test_labels"],
+        classes=tuple(str(name) for name in data["classes"]),
+    )
 
 
 def _sha256(path: str | os.PathLike) -> str:

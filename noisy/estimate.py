@@ -23,7 +23,6 @@ but not timed.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import queue as queue_module
 import time
@@ -35,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from noisy.device import CONV_MEMORY_FORMAT, resolve_device, set_threads
+from noisy.files import read_json
 from noisy.inference import predict_logits
 from noisy.models import Architecture, build_model
 from noisy.perturbations import FRAMES
@@ -304,7 +304,8 @@ def estimate(targets: list[str], config_args: list[str], rates_path: str | None 
         raise ValueError(f"nothing to do for {' '.join(targets)} (all outputs are up to date; "
                          "use --all to count every job)")
     if rates_path:
-        rates = json.loads(Path(rates_path).read_text())
+        rates = read_json(rates_path, ("device", "jobs", "batch_size", "train", "infer"),
+                          "write it again with python -m noisy throughput --out FILE")
     else:
         networks = sorted({load.network for load in loads if load.network})
         rates = probe(networks, device or config["device"], plan.preset["batch_size"],

@@ -7,7 +7,6 @@ atomically.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from noisy.atomic import atomic_path  # noqa: E402
+from noisy.files import read_json  # noqa: E402
 from noisy.report import HEADERS, align, compared_metrics, row_label  # noqa: E402
 from noisy.workflow.tables import TABLES  # noqa: E402
 
@@ -57,7 +57,7 @@ def fgsm_frame(entries: list[dict]) -> pd.DataFrame:
     """
     records = []
     for entry in entries:
-        fgsm = json.loads(Path(entry["path"]).read_text())["fgsm"]
+        fgsm = read_json(entry["path"], ("fgsm",))["fgsm"]
         if "accuracy_unchanged" not in fgsm:
             raise ValueError(f"{entry['path']} predates the report's FGSM accounting; "
                              "evaluate the model again")

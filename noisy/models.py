@@ -19,6 +19,7 @@ from torch import nn
 
 from noisy.atomic import atomic_path
 from noisy.device import CONV_MEMORY_FORMAT
+from noisy.files import DamagedFileError, read_torch, remedy_for
 
 NETWORK_DEPTHS = {"resnet20": 20, "resnet26": 26, "resnet32": 32, "resnet38": 38}
 STOCHASTIC_DEPTH_MODES = ("batch", "sample")
@@ -140,10 +141,17 @@ def save_model(model: CifarResNet, path: str | os.PathLike, **metadata) -> None:
 
 def load_checkpoint(path: str | os.PathLike,
                     device: str | torch.device = "cpu") -> tuple[CifarResNet, dict]:
-    """Load a model saved by :func:`save_model` (eval mode, on ``device``) and its metadata."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    model = build_model(Architecture(**payload["arch"]))
-    model.load_state_dict(payload["state_dict"])
+    """Load a model saved by :func:`save_model` (eval mode, on ``device``) and its metadata.
+
+    Raises :class:`DamagedFileError` for a file that is no such model.
+    """
+    payload = read_torch(path, ("arch", "state_dict"))
+    try:
+        model = build_model(Architecture(**payload["arch"]))
+        model.load_state_dict(payload["state_dict"])
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise DamagedFileError(path, "its weights do not fit its architecture",
+                               remedy_for(path)) from error
     return model.to(device).eval(), payload.get("metadata", {})
 
 

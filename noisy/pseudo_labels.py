@@ -24,10 +24,16 @@ import numpy as np
 
 from noisy.atomic import save_npz, write_json
 from noisy.data import load
+from noisy.files import read_npz
 from noisy.split import load_split
 
 LABEL_TYPES = ("hard", "soft", "smooth")
 PSEUDO_SCALE = 0.99
+# The arrays of a training set (candidates, balanced set) and of a teacher's predictions,
+# with their shapes (see noisy.files.read_npz).
+TRAINING_SET_ARRAYS = {"indices": ("n",), "targets": ("n", "k"), "is_labeled": ("n",),
+                       "teacher_confidence": ("n",)}
+PREDICTION_ARRAYS = {"indices": ("n",), "probs": ("n", "k")}
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,15 +99,11 @@ class TrainingSet:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TrainingSet:
-        """Read a set written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as data:
-            if "teacher_confidence" not in data:
-                raise ValueError(
-                    f"{path} has no teacher_confidence (written by an older version of "
-                    "noisy); rebuild it with snakemake --forcerun select_pseudo_labels"
-                )
-            return cls(data["indices"], data["targets"], data["is_labeled"],
-                       data["teacher_confidence"])
+        """Read a set written by :meth:`save`; a damaged file raises
+        :class:`noisy.files.DamagedFileError`."""
+        data = read_npz(path, TRAINING_SET_ARRAYS)
+        return cls(data["indices"], data["targets"], data["is_labeled"],
+                   data["teacher_confidence"])
 
 
 def _check_label_type(label_type: str) -> None:
@@ -200,7 +202,7 @@ def select_stage(data_path: str, split_path: str, predictions_path: str, setting
     """
     dataset = load(data_path)
     labeled = load_split(split_path).labeled
-    predictions = np.load(predictions_path)
+    predictions = read_npz(predictions_path, PREDICTION_ARRAYS)
     candidates = select(predictions["probs"], predictions["indices"], labeled,
                         dataset.train_labels[labeled], settings["threshold"],
                         settings["label_type"], settings.get("smoothing", 0.0))

@@ -9,7 +9,6 @@ self-contained HTML one (images embedded), both from one list of sections
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ import pandas as pd
 
 from noisy.atomic import write_text
 from noisy.document import Bullets, Figure, Gallery, Paragraph, Section, Table, to_html, to_markdown
+from noisy.files import read_json
 from noisy.workflow.tables import TABLES
 
 PAPER_TRAIN_SIZE = 50000
@@ -265,15 +265,19 @@ def comparison(table: str, repro: pd.DataFrame, paper: pd.DataFrame,
     return headers, rows, tally
 
 
+def _stage_inputs(folder: Path) -> dict:
+    """The files a stage folder's ``stage.json`` lists as its inputs (none without one)."""
+    definition = folder / "stage.json"
+    return read_json(definition, ("inputs",))["inputs"] if definition.exists() else {}
+
+
 def compute_summary(results: Path) -> dict:
     """Jobs, CPU hours (cpu_time) and wall hours (s) of every training's Snakemake benchmark
     file (``models/*/benchmark.tsv``), for supervised models and for students."""
     groups: dict[str, dict] = {}
     for path in sorted(results.glob("models/*/benchmark.tsv")):
         frame = pd.read_csv(path, sep="\t")
-        definition = path.with_name("stage.json")
-        inputs = json.loads(definition.read_text())["inputs"] if definition.exists() else {}
-        group = "students" if "trainset" in inputs else "supervised"
+        group = "students" if "trainset" in _stage_inputs(path.parent) else "supervised"
         totals = groups.setdefault(group, {"jobs": 0, "cpu_hours": 0.0, "wall_hours": 0.0})
         totals["jobs"] += 1
         totals["cpu_hours"] += pd.to_numeric(frame["cpu_time"], errors="coerce").sum() / 3600
@@ -304,7 +308,7 @@ def _data_source(results: Path, config: dict) -> str:
     text = f"`{config.get('data_source', 'unknown')}`"
     info = results / "data" / "cifar10.json"
     if info.exists():
-        source = json.loads(info.read_text()).get("source", {})
+        source = read_json(info).get("source", {})
         details = ", ".join(f"{k} {v}" for k, v in source.items() if k != "sha256")
         if source.get("sha256"):
             details += f", sha256 {source['sha256'][:16]}…"
@@ -366,8 +370,7 @@ def _figure_caption(path: Path) -> str:
                 "run (red cross).")
     if path.name == "confusion.png":  # <model folder>/eval-<test images>/confusion.png
         model = path.parent.parent
-        definition = model / "stage.json"
-        inputs = json.loads(definition.read_text())["inputs"] if definition.exists() else {}
+        inputs = _stage_inputs(model)
         source = inputs.get("split") or inputs.get("trainset")
         learned = f", trained on {Path(source).parent.name}" if source else ""
         return f"Confusion matrix: {model.name}{learned} ({path.parent.name})"

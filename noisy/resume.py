@@ -4,6 +4,8 @@ The state lives in a side file that is none of the job's declared outputs, logs 
 shadow folders, so Snakemake's ``--rerun-incomplete`` (which deletes those) never
 removes it. The state stores a fingerprint of the job's configuration and data; a
 state whose fingerprint differs (a changed budget, say) is discarded, never resumed.
+It holds tensors and plain values only and is loaded with ``weights_only=True``, so a
+state file planted in a shared results folder cannot run code.
 The final state of a finished job is kept (marked finished), so a job whose outputs
 were deleted after it finished (e.g. recorded TIMEOUT by SLURM) rewrites them without
 training again.
@@ -15,6 +17,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import signal
 import threading
@@ -26,6 +29,9 @@ import numpy as np
 import torch
 
 from noisy.atomic import atomic_path
+from noisy.files import DamagedFileError, read_torch
+
+log = logging.getLogger("noisy.resume")
 
 
 class JobLockedError(RuntimeError):
@@ -73,19 +79,27 @@ def exclusive_lock(state_path: str | os.PathLike) -> Iterator[None]:
 def load_state(state_path: str | os.PathLike, expected_fingerprint: str) -> dict | None:
     """Return the saved state if it exists and matches the fingerprint, else ``None``.
 
-    A mismatching or unreadable state is renamed to ``*.stale`` (kept for inspection).
+    A state that cannot be read (loading runs no code: tensors and plain values only) or
+    whose fingerprint differs is renamed to ``*.stale`` (kept for inspection), with a
+    warning that names it and the reason.
     """
     path = Path(state_path)
     if not path.exists():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception:  # noqa: BLE001 - any unreadable file is treated as stale
-        state = None
-    if state is None or state.get("fingerprint") != expected_fingerprint:
-        os.replace(path, path.with_name(path.name + ".stale"))
-        return None
-    return state
+        state = read_torch(path, ("fingerprint",))
+    except DamagedFileError as error:
+        reason = error.problem
+    else:
+        if state["fingerprint"] == expected_fingerprint:
+            return state
+        reason = (f"its settings or data differ from this job's (fingerprint "
+                  f"{str(state['fingerprint'])[:12]}, this job's {expected_fingerprint[:12]})")
+    stale = path.with_name(path.name + ".stale")
+    os.replace(path, stale)
+    log.warning("training state %s set aside as %s, training starts from zero: %s", path,
+                stale.name, reason)
+    return None
 
 
 def save_state(state_path: str | os.PathLike, state: dict) -> None:

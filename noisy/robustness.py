@@ -9,12 +9,12 @@ set. Official files hold all 10,000 test images; the same subset is read from th
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
 from noisy.corruptions import corruption_grid, make_cifar10_c
 from noisy.data import load
+from noisy.files import DamagedFileError, read_npy
 from noisy.perturbations import make_cifar10_p
 from noisy.subsets import TEST_SUBSET_SEED, per_class_subset
 
@@ -41,16 +41,42 @@ def generate_perturbation(data_path: str, name: str, per_class: int | None, seed
     make_cifar10_p(dataset.test_images[chosen], [name], seed, out_dir)
 
 
+def _remedy(what: str, rule: str, official: bool) -> str:
+    if official:
+        return f"replace it with a sound copy of the official {what} file"
+    return f"delete it and rerun Snakemake: rule {rule} writes it again"
+
+
+def _holds_chosen(count: int, chosen: np.ndarray, official: bool) -> bool:
+    """Whether a file of ``count`` test images holds the chosen ones: all test images
+    (official) or exactly the chosen ones (generated here)."""
+    return count > chosen.max() if official else count == len(chosen)
+
+
+def _chosen_count(chosen: np.ndarray, official: bool) -> str:
+    return f"at least {chosen.max() + 1}" if official else str(len(chosen))
+
+
 def load_corruption(path: str | os.PathLike, chosen: np.ndarray, official: bool) -> np.ndarray:
-    """(5, n, 32, 32, 3) images of one corruption for the chosen test images."""
-    images = np.load(Path(path), mmap_mode="r")
+    """(5, n, 32, 32, 3) images of one corruption for the chosen test images; a damaged
+    file raises :class:`noisy.files.DamagedFileError`."""
+    remedy = _remedy("CIFAR-10-C", "generate_corruption", official)
+    images = read_npy(path, ("n", 32, 32, 3), remedy)
+    if len(images) % 5 or not _holds_chosen(len(images) // 5, chosen, official):
+        raise DamagedFileError(path, f"holds {len(images)} images, expected 5 severities of "
+                               f"{_chosen_count(chosen, official)} test images", remedy)
     per_severity = images.reshape(5, -1, *images.shape[1:])
     return np.asarray(per_severity[:, chosen] if official else per_severity)
 
 
 def load_perturbation(path: str | os.PathLike, chosen: np.ndarray, official: bool) -> np.ndarray:
-    """(n, frames, 32, 32, 3) sequences of one perturbation for the chosen test images."""
-    sequences = np.load(Path(path), mmap_mode="r")
+    """(n, frames, 32, 32, 3) sequences of one perturbation for the chosen test images; a
+    damaged file raises :class:`noisy.files.DamagedFileError`."""
+    remedy = _remedy("CIFAR-10-P", "generate_perturbation", official)
+    sequences = read_npy(path, ("n", "frames", 32, 32, 3), remedy)
+    if not _holds_chosen(len(sequences), chosen, official):
+        raise DamagedFileError(path, f"holds {len(sequences)} sequences, expected "
+                               f"{_chosen_count(chosen, official)}", remedy)
     return np.asarray(sequences[chosen] if official else sequences)
 
 

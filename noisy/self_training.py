@@ -11,19 +11,13 @@ a bigger network or a longer training. The rows and the files they read come fro
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pandas as pd
 
 from noisy.atomic import atomic_path
+from noisy.files import read_json
 
 COLUMNS = ["seed", "role", "experiment", "network", "train_images", "labeled", "pseudo",
            "top1", "top5", "vs_teacher", "vs_yardstick"]
-
-
-def _read(path: str) -> dict:
-    return json.loads(Path(path).read_text())
 
 
 def build(rows: list[dict], out_path: str) -> pd.DataFrame:
@@ -34,12 +28,12 @@ def build(rows: list[dict], out_path: str) -> pd.DataFrame:
     """
     records = []
     for row in rows:
-        result = _read(row["files"]["eval"])
+        result = read_json(row["files"]["eval"], ("top1", "top5"))
         record = {key: row[key] for key in ("seed", "role", "experiment", "network",
                                              "train_images")}
         record.update(top1=result["top1"], top5=result["top5"])
         if "trainset" in row["files"]:
-            trainset = _read(row["files"]["trainset"])
+            trainset = read_json(row["files"]["trainset"], ("labeled", "pseudo"))
             record.update(labeled=trainset["labeled"], pseudo=trainset["pseudo"])
         records.append(record)
     frame = pd.DataFrame.from_records(records).reindex(columns=COLUMNS)

@@ -14,9 +14,13 @@ import numpy as np
 
 from noisy.atomic import save_npz, write_json
 from noisy.data import load
+from noisy.files import read_npz
 from noisy.subsets import per_class_subset
 
 MODES = ("random", "stratified")
+# The arrays of a split file and their shapes (see noisy.files.read_npz).
+SPLIT_ARRAYS = {"labeled": ("n",), "unlabeled": ("m",), "labeled_per_class": ("k",),
+                "labeled_ratio": (), "seed": (), "mode": ()}
 
 
 @dataclass(frozen=True)
@@ -116,16 +120,17 @@ def save_split(split: Split, path: str | os.PathLike) -> None:
 
 
 def load_split(path: str | os.PathLike) -> Split:
-    """Load a split written by :func:`save_split`."""
-    with np.load(path, allow_pickle=False) as data:
-        return Split(
-            labeled=data["labeled"],
-            unlabeled=data["unlabeled"],
-            labeled_per_class=data["labeled_per_class"],
-            labeled_ratio=float(data["labeled_ratio"]),
-            seed=int(data["seed"]),
-            mode=str(data["mode"]),
-        )
+    """Load a split written by :func:`save_split`; a damaged file raises
+    :class:`noisy.files.DamagedFileError`."""
+    data = read_npz(path, SPLIT_ARRAYS)
+    return Split(
+        labeled=data["labeled"],
+        unlabeled=data["unlabeled"],
+        labeled_per_class=data["labeled_per_class"],
+        labeled_ratio=float(data["labeled_ratio"]),
+        seed=int(data["seed"]),
+        mode=str(data["mode"]),
+    )
 
 
 def split_stage(data_path: str, settings: dict, out_path: str) -> Split:

@@ -9,20 +9,18 @@ the paper's join row by row. With several seeds a cell holds the mean, with
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 
 import pandas as pd
 
 from noisy.atomic import atomic_path
+from noisy.files import read_json
 from noisy.metrics import BENCHMARK_CORRUPTIONS, mean_flip_rate, summarise_corruptions
 from noisy.workflow.tables import TABLES
 
 log = logging.getLogger("noisy.tables")
-
-def _read(path: str) -> dict:
-    return json.loads(Path(path).read_text())
+# What a robustness table reads of a robustness.json.
+ROBUSTNESS_KEYS = ("top1", "ece", "paper_ece", "corruption", "perturbation")
 
 
 def robustness_metrics(result: dict, baseline: dict) -> dict:
@@ -53,15 +51,16 @@ def robustness_metrics(result: dict, baseline: dict) -> dict:
 def _row_values(table: str, row: dict) -> dict:
     files = row["files"]
     if TABLES[table].counts:
-        counts = _read(files["counts"])
+        counts = read_json(files["counts"], ("classes", "counts"))
         return dict(zip(counts["classes"], counts["counts"], strict=True))
-    result = _read(files["eval"])
     if TABLES[table].kind == "robustness":
-        return robustness_metrics(result, _read(files["baseline"]))
+        return robustness_metrics(read_json(files["eval"], ROBUSTNESS_KEYS),
+                                  read_json(files["baseline"], ROBUSTNESS_KEYS))
+    result = read_json(files["eval"], ("labeled", "params", "top1", "top5"))
     values = {"labeled": result["labeled"], "params": result["params"], "top1": result["top1"],
               "top5": result["top5"], "pseudo": 0}
     if "trainset" in files:
-        trainset = _read(files["trainset"])
+        trainset = read_json(files["trainset"], ("labeled", "pseudo"))
         values.update(labeled=trainset["labeled"], pseudo=trainset["pseudo"])
     return values
 

@@ -243,6 +243,9 @@ class _Run:
         return self.wall_before + time.perf_counter() - self.run_start
 
     def save(self, finished: bool = False) -> None:
+        """Save the whole run as its state: tensors and plain values only (the scheduler's
+        milestones are a ``collections.Counter``, which ``weights_only`` loading allows), so
+        :func:`noisy.resume.load_state` reads it without unpickling code."""
         save_state(self.state_path, {
             "fingerprint": self.fingerprint, "epoch": self.epoch, "finished": finished,
             "current": self.current.to_state() if self.current is not None else None,
