@@ -11,10 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # What each profile must put into the plan of a supervised training (rule train, at the
 # default `demo` scale, whose cluster_resources ask 4000 MB and 60 minutes for it).
 EXPECTED = {
-    "cpu": ['"device": "cpu"', "gpu=0"],
-    "gpu": ['"device": "cuda"', "gpu=1"],
-    "slurm": ['"device": "cuda"', "gpu=1", "mem_mb=4000", "runtime=60"],
-    "slurm-cpu": ['"device": "cpu"', "gpu=0", "mem_mb=4000", "runtime=60"],
+    "cpu": ["device=cpu", "gpu=0"],
+    "gpu": ["device=cuda", "gpu=1"],
+    "slurm": ["device=cuda", "gpu=1", "mem_mb=4000", "runtime=60"],
+    "slurm-cpu": ["device=cpu", "gpu=0", "mem_mb=4000", "runtime=60"],
 }
 SLURM_PROFILES = ["slurm", "slurm-cpu"]
 # In a dry-run block: the input of a student's training (a balanced training set) and of
@@ -55,7 +55,7 @@ def test_profile_plans_table1(profile):
 
 
 def test_profile_device_survives_command_line_config():
-    assert '"device": "cpu"' in job_block(dry_run("cpu", "--config", "scale=ci"))
+    assert "device=cpu" in job_block(dry_run("cpu", "--config", "scale=ci"))
 
 
 def test_no_default_profile():
