@@ -421,10 +421,15 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
 
 def mixup(inputs: torch.Tensor, targets: torch.Tensor, alpha: float,
           generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mix each sample with a random partner, weight lambda_i ~ Beta(alpha, alpha) per sample."""
+    """Mix each sample with a random partner, weight lambda_i ~ Beta(alpha, alpha) per sample.
+
+    lambda comes from ``torch.distributions.Beta``, which draws from the device's default
+    RNG (it takes no generator; a training saves that RNG's state too, so a resumed run
+    draws the same); the partners come from ``generator``.
+    """
     batch = inputs.shape[0]
-    concentration = torch.full((batch, 2), float(alpha), device=inputs.device)
-    lam = torch._sample_dirichlet(concentration, generator=generator)[:, 0].clamp(0, 1)
+    concentration = torch.full((batch,), float(alpha), device=inputs.device)
+    lam = torch.distributions.Beta(concentration, concentration).sample()
     partner = torch.randperm(batch, generator=generator, device=inputs.device)
     lam_x = lam.to(inputs.dtype).view(-1, *([1] * (inputs.dim() - 1)))
     lam_y = lam.to(targets.dtype).view(-1, 1)

@@ -282,6 +282,21 @@ def test_mixup_mixes_inputs_and_targets_alike() -> None:
     torch.testing.assert_close(mixed_inputs, rebuilt)
 
 
+@pytest.mark.parametrize("alpha", [0.4, 1.0])
+def test_mixup_weights_follow_beta_alpha_alpha(alpha) -> None:
+    """lambda ~ Beta(alpha, alpha), checked against scipy's Beta (Kolmogorov-Smirnov)."""
+    from scipy import stats
+
+    torch.manual_seed(0)
+    inputs, targets = torch.zeros(20_000, 1), torch.eye(2)[torch.zeros(20_000, dtype=torch.long)]
+    targets[::2] = torch.tensor([0.0, 1.0])  # even samples class 1, odd samples class 0
+    _, mixed = mixup(inputs, targets, alpha, torch.Generator().manual_seed(0))
+    # With a partner of the other class, a sample's weight on its own class is its lambda.
+    own = torch.where(targets[:, 1] == 1, mixed[:, 1], mixed[:, 0])
+    lam = own[mixed.min(dim=1).values > 0].double().numpy()
+    assert stats.kstest(lam, stats.beta(alpha, alpha).cdf).pvalue > 0.01
+
+
 def test_train_augment_outputs_normalised_floats(images: torch.Tensor) -> None:
     augment = TrainAugment(2, 27)
     first = augment(images, torch.Generator().manual_seed(0))
