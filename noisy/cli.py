@@ -17,13 +17,13 @@ from pathlib import Path
 def _prepare_data(args) -> None:
     from noisy.data import prepare
 
-    prepare(args.source, args.out, download_root=args.download_root)
+    prepare(args.source, args.out, args.summary, download_root=args.download_root)
 
 
 def _split(args) -> None:
     from noisy.split import split_stage
 
-    split_stage(args.data, json.loads(args.settings), args.out)
+    split_stage(args.data, json.loads(args.settings), args.out, args.summary)
 
 
 def _train(args) -> None:
@@ -79,13 +79,14 @@ def _predict(args) -> None:
 def _select(args) -> None:
     from noisy.pseudo_labels import select_stage
 
-    select_stage(args.data, args.split, args.predictions, json.loads(args.settings), args.out)
+    select_stage(args.data, args.split, args.predictions, json.loads(args.settings), args.out,
+                 args.summary)
 
 
 def _balance(args) -> None:
     from noisy.balancing import balance_stage
 
-    balance_stage(args.candidates, json.loads(args.settings), args.out)
+    balance_stage(args.candidates, json.loads(args.settings), args.out, args.summary)
 
 
 def _table(args) -> None:
@@ -195,12 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("prepare-data", _prepare_data, "turn a data source into the canonical .npz")
     sub.add_argument("--source", required=True)
     sub.add_argument("--out", required=True)
+    sub.add_argument("--summary", required=True,
+                     help="JSON to write: sha256, counts per class, where the data came from")
     sub.add_argument("--download-root", default="data")
 
     sub = command("split", _split, "write the labeled/unlabeled split")
     sub.add_argument("--data", required=True)
     sub.add_argument("--settings", required=True, help="JSON: the split's Split.settings")
     sub.add_argument("--out", required=True)
+    sub.add_argument("--summary", required=True, help="JSON to write: labeled per class")
 
     sub = command("train", _train, "train a network on a split's labeled images (--split) "
                   "or on a student's balanced set (--trainset)")
@@ -269,11 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--settings", required=True,
                      help="JSON: label_type, threshold (and smoothing for smooth labels)")
     sub.add_argument("--out", required=True)
+    sub.add_argument("--summary", required=True,
+                     help="JSON to write: candidates per class (Tables 4, 8, 9)")
 
     sub = command("balance", _balance, "balance the candidates' classes")
     sub.add_argument("--candidates", required=True)
     sub.add_argument("--settings", required=True, help="JSON: min_per_class, max_gap")
     sub.add_argument("--out", required=True)
+    sub.add_argument("--summary", required=True,
+                     help="JSON to write: counts per class before and after")
 
     sub = command("table", _table, "gather one of the paper's tables")
     sub.add_argument("--name", required=True, help="table1 ... table10")

@@ -34,6 +34,7 @@ noisy_config.check_schema(config, os.path.join(workflow.basedir, "schemas/config
 noisy_config.check(config)
 PLAN = Plan(config)
 DATA = "results/data/cifar10.npz"
+DATA_SUMMARY = "results/data/cifar10.json"
 # Training, prediction and evaluation jobs hold one unit of the `gpu` resource unless
 # the workflow runs on the CPU; profiles say how many units a machine has.
 GPU_PER_JOB = 0 if config["device"] == "cpu" else 1

@@ -110,7 +110,7 @@ def make_cifar_batches(root: Path, n_per_batch: int = 3, n_test: int = 3,
 
 def make_canonical_dataset(path: Path, n_train_per_class: int = 8, n_test_per_class: int = 4,
                            classes: Sequence[str] = CLASSES, seed: int = 0) -> Dataset:
-    """Write a synthetic canonical ``.npz`` (plus sidecar JSON) at ``path``; return its content."""
+    """Write a synthetic canonical ``.npz`` at ``path``; return its content."""
     dataset = synthetic_dataset(n_train_per_class, n_test_per_class, classes, seed=seed)
     save(dataset, path, {"kind": "synthetic", "seed": seed})
     return dataset

@@ -21,7 +21,7 @@ from conftest import (
 )
 from PIL import Image
 
-from noisy.data import Dataset, DataSourceError, load, prepare, summary_path
+from noisy.data import Dataset, DataSourceError, load, prepare
 
 REAL_TARBALL = Path(__file__).resolve().parents[2] / "shared/data/cifar10-jpeg.tar.gz"
 CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
@@ -37,9 +37,9 @@ def assert_same(actual: Dataset, expected: Dataset) -> None:
 
 
 def prepare_and_load(source: Path | str, tmp_path: Path) -> tuple[dict, Dataset]:
-    out = tmp_path / "out" / "data.npz"
-    summary = prepare(str(source), out)
-    assert json.loads(summary_path(out).read_text()) == summary
+    out, summary_file = tmp_path / "out" / "data.npz", tmp_path / "out" / "summary.json"
+    summary = prepare(str(source), out, summary_file)
+    assert json.loads(summary_file.read_text()) == summary
     assert summary["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     return summary, load(out)
 
