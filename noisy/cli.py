@@ -52,15 +52,13 @@ def _evaluate_robustness(args) -> None:
 def _generate_corruption(args) -> None:
     from noisy.robustness import generate_corruption
 
-    generate_corruption(args.data, args.name, args.per_class or None, args.seed,
-                        Path(args.out).parent)
+    generate_corruption(args.data, args.name, args.per_class or None, args.seed, args.out)
 
 
 def _generate_perturbation(args) -> None:
     from noisy.robustness import generate_perturbation
 
-    generate_perturbation(args.data, args.name, args.per_class or None, args.seed,
-                          Path(args.out).parent)
+    generate_perturbation(args.data, args.name, args.per_class or None, args.seed, args.out)
 
 
 def _corruption_grid(args) -> None:
@@ -251,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--name", required=True)
         sub.add_argument("--per-class", type=int, default=0, help="0 = the whole test set")
         sub.add_argument("--seed", type=int, default=0)
-        sub.add_argument("--out", required=True, help="<folder>/<name>.npy")
+        sub.add_argument("--out", required=True, help=f"the {what} .npy file to write")
 
     sub = command("corruption-grid", _corruption_grid, "picture of every corruption")
     sub.add_argument("--data", required=True)
