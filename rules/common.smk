@@ -77,6 +77,12 @@ def training_resource(key):
     return lambda wildcards: PLAN.resources(PLAN.stage(wildcards.model, Model).train_rule)[key]
 
 
+def data_source(wildcards):
+    """The data source as an input file or folder; none for the torchvision download."""
+    source = config["data_source"]
+    return [] if source == "torchvision" else source
+
+
 def training_inputs(wildcards):
     """A supervised model learns from its split, a student from its balanced set."""
     model = PLAN.stage(wildcards.model, Model)

@@ -1,5 +1,7 @@
 # CIFAR-10 as one array file, and the labeled/unlabeled splits of its train set.
 rule prepare_data:
+    input:
+        source=data_source,
     output:
         data=DATA,
         summary=DATA_SUMMARY,
