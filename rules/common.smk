@@ -158,3 +158,7 @@ def training_curve_entries(wildcards):
 
 def report_confusions(wildcards):
     return outputs.report_confusions(PLAN)
+
+
+def report_benchmarks(wildcards):
+    return outputs.report_benchmarks(PLAN)

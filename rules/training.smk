@@ -29,5 +29,5 @@ rule train:
         "python -m noisy train --data {input.data} --{params.source} {input.source}"
         " --settings {params.settings:q} --state {params.state} --threads {threads}"
         " --checkpoint-interval-s {resources.checkpoint_interval_s}"
-        " --model {output.model} --history {output.history}"
+        " --out {output.model} --history {output.history}"
         " --definition {output.definition} > {log} 2>&1"

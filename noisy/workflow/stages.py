@@ -202,6 +202,24 @@ class Plan:
         """Every stage of ``kind``, in the order they were planned."""
         return [stage for stage in self._stages.values() if isinstance(stage, kind)]
 
+    def trained_models(self, folder: str) -> list[Model]:
+        """The models the stage in ``folder`` rests on: its model (the teacher of pseudo
+        labels or of a balanced set), then every teacher before it, back to the first."""
+        stage = self._stages.get(folder)
+        if isinstance(stage, Balance):
+            stage = stage.selection
+        if isinstance(stage, Selection):
+            stage = stage.teacher
+        if isinstance(stage, Evaluation | Robustness):
+            stage = stage.model
+        if not isinstance(stage, Model):
+            raise KeyError(f"{folder} is not a folder that rests on a model of the current "
+                           "configuration")
+        models = [stage]
+        while models[-1].trainset is not None:
+            models.append(models[-1].trainset.selection.teacher)
+        return models
+
     def _register(self, stage):
         known = self._stages.setdefault(stage.dir, stage)
         if known.settings != stage.settings:  # the folder name must define its content
