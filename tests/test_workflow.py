@@ -21,7 +21,7 @@ CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
            "truck"]
 # Small enough for CI: two networks in Table 1, a three-network chain, a few
 # corruptions and perturbations, the ResNet-26 as the robustness baseline.
-CI_CONFIG = ["scale=ci", "split_mode=stratified",
+CI_CONFIG = ["scale=ci",
              "table1={networks: [resnet20, resnet26], labeled_ratios: [1.0, 0.1]}",
              "student_defaults={chain: [resnet20, resnet26, resnet32]}",
              "robustness={corruptions: [gaussian_noise, contrast], "

@@ -230,7 +230,7 @@ class Plan:
     def split(self, ratio: float, seed: int) -> Split:
         """The split of ``ratio`` of the train set labeled, drawn with ``seed``."""
         settings = {"labeled_ratio": float(ratio), "seed": int(seed),
-                    "mode": self.config["split_mode"],
+                    "mode": self.preset["split_mode"],
                     "train_per_class": per_class(self.preset["train_per_class"])}
         name = (f"ratio{ratio_tag(ratio)}-seed{seed}-{settings['mode']}-"
                 f"{_size_tag(settings['train_per_class'])}")
