@@ -414,7 +414,8 @@ def _summary_section(table_paths: dict[str, Path], summary: list[list]) -> Secti
 
 
 def _gallery_section(heading: str, captions: dict[str, str], css: str) -> list[Section]:
-    """A section of the figures (path → caption) that exist; none when there are none."""
+    """A section of the figures (path → caption) that exist, the others named as not
+    built; none when ``captions`` is empty."""
     if not captions:
         return []
     present = [Figure(Path(path), caption) for path, caption in captions.items()
