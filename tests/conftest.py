@@ -19,6 +19,9 @@ from PIL import Image
 from noisy.data import BATCHES_FOLDER, Dataset, save
 
 CLASSES = ("cat", "dog", "frog")
+# The real CIFAR-10 as JPEG images, beside the project where it is shared (a clone
+# elsewhere has none: the tests that need it are skipped).
+REAL_CIFAR10 = Path(__file__).resolve().parents[2] / "shared/data/cifar10-jpeg.tar.gz"
 # tests/slurm needs a running SLURM cluster: only `make test-slurm` (which starts one and
 # sets NOISY_SLURM_TESTS=1) collects it.
 collect_ignore = [] if os.environ.get("NOISY_SLURM_TESTS") == "1" else ["slurm"]

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REAL_CIFAR10
 from PIL import Image
 
 from noisy.corruptions import (
@@ -26,7 +27,6 @@ from noisy.perturbations import (
     write_perturbation,
 )
 
-TARBALL = Path(__file__).resolve().parents[2] / "shared/data/cifar10-jpeg.tar.gz"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Outputs of Hendrycks' make_cifar_c.py / make_cifar_p.py on synthetic_images(2, seed=0);
 # provenance in fixtures/hendrycks_corruptions.md.
@@ -51,10 +51,10 @@ def synthetic_images(count: int = 6, seed: int = 0) -> np.ndarray:
 
 
 def real_images(count: int = 4) -> np.ndarray | None:
-    if not TARBALL.exists():
+    if not REAL_CIFAR10.exists():
         return None
     images = []
-    with tarfile.open(TARBALL) as tar:
+    with tarfile.open(REAL_CIFAR10) as tar:
         for member in tar:
             if member.isfile() and member.name.endswith(".jpg"):
                 data = tar.extractfile(member).read()
