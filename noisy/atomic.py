@@ -55,10 +55,3 @@ def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
-
-
-def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Save one array to an ``.npy`` file atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, array)

@@ -25,7 +25,6 @@ there); :func:`balance` raises ``ValueError`` instead.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -114,8 +113,10 @@ def balance_report(before_counts: Sequence[int], after_counts: Sequence[int]) ->
     }
 
 
-def balance_stage(candidates_path: str, settings: dict, out_path: str) -> dict:
-    """The balance stage: candidates file → balanced training set, counts as JSON beside it.
+def balance_stage(candidates_path: str, settings: dict, out_path: str,
+                  summary_path: str) -> dict:
+    """The balance stage: candidates file → balanced training set (``out_path``), its
+    counts before and after as JSON (``summary_path``).
 
     ``pseudo`` counts every training image that is not one of the unique labeled
     images (duplicated labeled images count as pseudo, as P in the paper's tables).
@@ -128,5 +129,5 @@ def balance_stage(candidates_path: str, settings: dict, out_path: str) -> dict:
     report = balance_report(candidates.class_counts(num_classes),
                             balanced.class_counts(num_classes))
     summary = {**report, "labeled": labeled, "pseudo": report["total_after"] - labeled}
-    write_json(Path(out_path).with_suffix(".json"), summary)
+    write_json(summary_path, summary)
     return summary

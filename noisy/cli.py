@@ -17,19 +17,19 @@ from pathlib import Path
 def _prepare_data(args) -> None:
     from noisy.data import prepare
 
-    prepare(args.source, args.out, download_root=args.download_root)
+    prepare(args.source, args.out, args.summary, download_root=args.download_root)
 
 
 def _split(args) -> None:
     from noisy.split import split_stage
 
-    split_stage(args.data, json.loads(args.settings), args.out)
+    split_stage(args.data, json.loads(args.settings), args.out, args.summary)
 
 
 def _train(args) -> None:
     from noisy.train_stage import train_stage
 
-    train_stage(args.data, json.loads(args.settings), args.state, args.model, args.history,
+    train_stage(args.data, json.loads(args.settings), args.state, args.out, args.history,
                 split_path=args.split, trainset_path=args.trainset, device=args.device,
                 threads=args.threads, checkpoint_interval_s=args.checkpoint_interval_s)
 
@@ -52,15 +52,13 @@ def _evaluate_robustness(args) -> None:
 def _generate_corruption(args) -> None:
     from noisy.robustness import generate_corruption
 
-    generate_corruption(args.data, args.name, args.per_class or None, args.seed,
-                        Path(args.out).parent)
+    generate_corruption(args.data, args.name, args.per_class or None, args.seed, args.out)
 
 
 def _generate_perturbation(args) -> None:
     from noisy.robustness import generate_perturbation
 
-    generate_perturbation(args.data, args.name, args.per_class or None, args.seed,
-                          Path(args.out).parent)
+    generate_perturbation(args.data, args.name, args.per_class or None, args.seed, args.out)
 
 
 def _corruption_grid(args) -> None:
@@ -79,13 +77,14 @@ def _predict(args) -> None:
 def _select(args) -> None:
     from noisy.pseudo_labels import select_stage
 
-    select_stage(args.data, args.split, args.predictions, json.loads(args.settings), args.out)
+    select_stage(args.data, args.split, args.predictions, json.loads(args.settings), args.out,
+                 args.summary)
 
 
 def _balance(args) -> None:
     from noisy.balancing import balance_stage
 
-    balance_stage(args.candidates, json.loads(args.settings), args.out)
+    balance_stage(args.candidates, json.loads(args.settings), args.out, args.summary)
 
 
 def _table(args) -> None:
@@ -103,19 +102,19 @@ def _self_training_check(args) -> None:
 def _figure1(args) -> None:
     from noisy.figures import fgsm_figure
 
-    fgsm_figure(json.loads(args.entries), args.png, args.csv)
+    fgsm_figure(json.loads(args.entries), args.out, args.csv)
 
 
 def _training_curves(args) -> None:
     from noisy.figures import training_curves_figure
 
-    training_curves_figure(json.loads(args.entries), args.png)
+    training_curves_figure(json.loads(args.entries), args.out)
 
 
 def _class_counts(args) -> None:
     from noisy.figures import class_counts_figure
 
-    class_counts_figure(args.tables, args.png)
+    class_counts_figure(args.tables, args.out)
 
 
 def _seed_spread(args) -> None:
@@ -123,14 +122,14 @@ def _seed_spread(args) -> None:
     from noisy.report import paper_table
 
     paper = args.paper or str(paper_table(Path(args.table).stem))
-    seed_spread_figure(args.table, paper, args.png, args.labeled_ratios)
+    seed_spread_figure(args.table, paper, args.out, args.labeled_ratios)
 
 
 def _report(args) -> None:
     from noisy.report import write_report
 
-    write_report(args.results, args.out_md, args.out_html, json.loads(args.config_json),
-                 args.tables, args.figures, args.confusions)
+    write_report(args.out, args.html, json.loads(args.settings), args.tables, args.figures,
+                 json.loads(args.confusions), json.loads(args.benchmarks), args.data_summary)
 
 
 def _estimate(args) -> None:
@@ -196,12 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("prepare-data", _prepare_data, "turn a data source into the canonical .npz")
     sub.add_argument("--source", required=True)
     sub.add_argument("--out", required=True)
+    sub.add_argument("--summary", required=True,
+                     help="JSON to write: sha256, counts per class, where the data came from")
     sub.add_argument("--download-root", default="data")
 
     sub = command("split", _split, "write the labeled/unlabeled split")
     sub.add_argument("--data", required=True)
     sub.add_argument("--settings", required=True, help="JSON: the split's Split.settings")
     sub.add_argument("--out", required=True)
+    sub.add_argument("--summary", required=True, help="JSON to write: labeled per class")
 
     sub = command("train", _train, "train a network on a split's labeled images (--split) "
                   "or on a student's balanced set (--trainset)")
@@ -212,8 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--settings", required=True,
                      help="JSON: arch, train (TrainSettings fields), monitor_test_size")
     sub.add_argument("--state", required=True, help="resumable state side file")
-    sub.add_argument("--model", required=True)
-    sub.add_argument("--history", required=True)
+    sub.add_argument("--out", required=True, help="the trained model (.pt)")
+    sub.add_argument("--history", required=True, help="per-epoch history (.csv)")
     sub.add_argument("--device", default="auto")
     sub.add_argument("--threads", type=int, default=None)
     sub.add_argument("--checkpoint-interval-s", type=float, default=60.0,
@@ -249,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--name", required=True)
         sub.add_argument("--per-class", type=int, default=0, help="0 = the whole test set")
         sub.add_argument("--seed", type=int, default=0)
-        sub.add_argument("--out", required=True, help="<folder>/<name>.npy")
+        sub.add_argument("--out", required=True, help=f"the {what} .npy file to write")
 
     sub = command("corruption-grid", _corruption_grid, "picture of every corruption")
     sub.add_argument("--data", required=True)
@@ -271,11 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--settings", required=True,
                      help="JSON: label_type, threshold (and smoothing for smooth labels)")
     sub.add_argument("--out", required=True)
+    sub.add_argument("--summary", required=True,
+                     help="JSON to write: candidates per class (Tables 4, 8, 9)")
 
     sub = command("balance", _balance, "balance the candidates' classes")
     sub.add_argument("--candidates", required=True)
     sub.add_argument("--settings", required=True, help="JSON: min_per_class, max_gap")
     sub.add_argument("--out", required=True)
+    sub.add_argument("--summary", required=True,
+                     help="JSON to write: counts per class before and after")
 
     sub = command("table", _table, "gather one of the paper's tables")
     sub.add_argument("--name", required=True, help="table1 ... table10")
@@ -290,35 +296,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("figure1", _figure1, "Figure 1: FGSM accuracy vs epsilon")
     sub.add_argument("--entries", required=True, help="JSON list of {label, network, seed, path}")
-    sub.add_argument("--png", required=True)
+    sub.add_argument("--out", required=True, help="the PNG to write")
     sub.add_argument("--csv", required=True)
 
     sub = command("training-curves", _training_curves, "test accuracy and loss per chain")
     sub.add_argument("--entries", required=True, help="JSON list of {label, network, seed, path}")
-    sub.add_argument("--png", required=True)
+    sub.add_argument("--out", required=True, help="the PNG to write")
 
     sub = command("class-counts", _class_counts, "per-class counts handed on per stage")
     sub.add_argument("--tables", nargs="+", required=True, help="table4/8/9 CSV files")
-    sub.add_argument("--png", required=True)
+    sub.add_argument("--out", required=True, help="the PNG to write")
 
     sub = command("seed-spread", _seed_spread, "a table's spread over seeds vs the paper")
     sub.add_argument("--table", required=True, help="a reproduced results/tableN.csv")
     sub.add_argument("--paper", help="the paper's CSV (default: noisy/paper_tables/)")
     sub.add_argument("--labeled-ratios", nargs="*", type=float,
                      help="Table 1's labeled ratios (config table1.labeled_ratios)")
-    sub.add_argument("--png", required=True)
+    sub.add_argument("--out", required=True, help="the PNG to write")
 
     sub = command("report", _report, "the Markdown and HTML report of the results")
-    sub.add_argument("--results", default="results", help="the results folder")
-    sub.add_argument("--out-md", required=True)
-    sub.add_argument("--out-html", required=True)
-    sub.add_argument("--config-json", default="{}",
+    sub.add_argument("--out", required=True, help="the Markdown report")
+    sub.add_argument("--html", required=True, help="the self-contained HTML report")
+    sub.add_argument("--settings", default="{}",
                      help="JSON: scale, preset, seeds, data_source, device, robustness_source, "
                           "labeled_ratios")
     sub.add_argument("--tables", nargs="*", default=[], help="reproduced table CSVs")
     sub.add_argument("--figures", nargs="*", default=[], help="figure PNGs")
-    sub.add_argument("--confusions", nargs="*", default=[],
-                     help="confusion-matrix PNGs of the final models")
+    sub.add_argument("--confusions", default="[]",
+                     help="JSON list of {path, model, trained_on}: confusion-matrix PNGs of "
+                          "the final models")
+    sub.add_argument("--benchmarks", default="[]",
+                     help="JSON list of {path, role}: Snakemake benchmark files of the "
+                          "trainings behind the tables")
+    sub.add_argument("--data-summary", default=None, help="the data set's summary JSON")
 
     sub = command("estimate", _estimate, "images and device hours of a plan, per rule")
     sub.add_argument("targets", nargs="+", help="Snakemake targets, e.g. results/report.md")

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from noisy.atomic import atomic_path, save_npy
+from noisy.atomic import atomic_path
 from noisy.image_filters import (
     GRAY_WEIGHTS,
     WATER_COLOUR,
@@ -55,7 +55,7 @@ BENCHMARK_CORRUPTIONS = (
 EXTRA_CORRUPTIONS = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
 CORRUPTIONS = BENCHMARK_CORRUPTIONS + EXTRA_CORRUPTIONS
 SEVERITIES = (1, 2, 3, 4, 5)
-CHUNK_SIZE = 500  # images per random stream in make_cifar10_c (part of the seeding scheme)
+CHUNK_SIZE = 500  # images per random stream of a generated file (part of the seeding)
 
 # CIFAR parameters for severities 1..5 (make_cifar_c.py).
 PARAMS: dict[str, tuple] = {
@@ -399,35 +399,28 @@ def _chunks(count: int) -> Iterator[tuple[int, slice]]:
         yield index, slice(start, min(start + CHUNK_SIZE, count))
 
 
-def make_cifar10_c(
-    images: np.ndarray,
-    labels: np.ndarray,
-    names: Sequence[str],
-    seed: int,
-    out_dir: str | os.PathLike,
-) -> None:
-    """Write ``<name>.npy`` (5N, 32, 32, 3) severity-major per corruption and ``labels.npy``.
+def write_corruption(images: np.ndarray, name: str, seed: int,
+                     path: str | os.PathLike) -> None:
+    """Write one CIFAR-10-C file: ``images`` under corruption ``name`` at severities 1 to 5,
+    (5N, 32, 32, 3) uint8 severity-major, atomically to ``path``.
 
-    Chunk k of severity s of corruption c is drawn from SeedSequence([seed, key(c), s, k]),
-    so each file depends only on (images, seed, name).
+    Chunk k of severity s is drawn from SeedSequence([seed, key(name), s, k]), so the file
+    depends only on (images, seed, name).
     """
     images = _check_images(images)
-    out_dir = Path(out_dir)
+    if name not in _FUNCTIONS:
+        raise ValueError(f"unknown corruption {name!r}")
     count = len(images)
-    for name in names:
-        if name not in _FUNCTIONS:
-            raise ValueError(f"unknown corruption {name!r}")
 
-        def blocks(name: str = name) -> Iterator[tuple[slice, np.ndarray]]:
-            for severity in SEVERITIES:
-                base = (severity - 1) * count
-                for index, part in _chunks(count):
-                    rng = chunk_rng(seed, name, severity, index)
-                    where = slice(base + part.start, base + part.stop)
-                    yield where, corrupt(images[part], name, severity, rng)
+    def blocks() -> Iterator[tuple[slice, np.ndarray]]:
+        for severity in SEVERITIES:
+            base = (severity - 1) * count
+            for index, part in _chunks(count):
+                rng = chunk_rng(seed, name, severity, index)
+                where = slice(base + part.start, base + part.stop)
+                yield where, corrupt(images[part], name, severity, rng)
 
-        write_npy_chunks(out_dir / f"{name}.npy", (5 * count, 32, 32, 3), blocks())
-    save_npy(out_dir / "labels.npy", np.tile(np.asarray(labels).astype(np.uint8), 5))
+    write_npy_chunks(path, (5 * count, 32, 32, 3), blocks())
 
 
 def corruption_grid(

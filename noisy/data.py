@@ -1,9 +1,9 @@
 """The canonical data set: every source is turned into one ``.npz`` that later stages read.
 
 The ``.npz`` holds ``train_images``/``test_images`` (N, 32, 32, 3) uint8,
-``train_labels``/``test_labels`` int64 and ``classes`` (names, label order). A sidecar
-JSON beside it (same name, suffix ``.json``) records its sha256, the counts per class and
-where the data came from.
+``train_labels``/``test_labels`` int64 and ``classes`` (names, label order). Its summary (a JSON
+file the caller names) records its sha256, the counts per class and where the data came
+from.
 
 Sources (see :func:`prepare`):
 
@@ -66,14 +66,11 @@ class Dataset:
     classes: tuple[str, ...]
 
 
-def summary_path(path: str | os.PathLike) -> Path:
-    """The sidecar JSON of a canonical ``.npz`` (same name, suffix ``.json``)."""
-    return Path(path).with_suffix(".json")
-
-
 def prepare(source: str, out_path: str | os.PathLike,
+            summary_path: str | os.PathLike | None = None,
             download_root: str | os.PathLike | None = None) -> dict:
-    """Read ``source``, write the canonical ``.npz`` to ``out_path`` and return its summary.
+    """Read ``source``, write the canonical ``.npz`` to ``out_path`` (and its summary to
+    ``summary_path`` if given) and return the summary.
 
     ``download_root`` is where torchvision downloads to (default: beside ``out_path``).
     Raises :class:`DataSourceError` for a missing, unknown or malformed source.
@@ -84,11 +81,13 @@ def prepare(source: str, out_path: str | os.PathLike,
         description = {"kind": "torchvision", "download_root": str(root)}
     else:
         dataset, description = _read_path(Path(source))
-    return save(dataset, out_path, description)
+    return save(dataset, out_path, description, summary_path)
 
 
-def save(dataset: Dataset, out_path: str | os.PathLike, source: dict) -> dict:
-    """Write ``dataset`` as the canonical ``.npz`` plus its sidecar JSON; return the summary."""
+def save(dataset: Dataset, out_path: str | os.PathLike, source: dict,
+         summary_path: str | os.PathLike | None = None) -> dict:
+    """Write ``dataset`` as the canonical ``.npz`` (and its summary as JSON to
+    ``summary_path`` if given); return the summary."""
     save_npz(
         out_path,
         train_images=dataset.train_images,
@@ -107,7 +106,8 @@ def save(dataset: Dataset, out_path: str | os.PathLike, source: dict) -> dict:
         "test_per_class": _counts(dataset.test_labels, dataset.classes),
         "source": source,
     }
-    write_json(summary_path(out_path), summary)
+    if summary_path is not None:
+        write_json(summary_path, summary)
     return summary
 
 

@@ -7,8 +7,7 @@ image; the others start at one end of their parameter sweep (e.g. rotate at -15 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -175,22 +174,20 @@ def perturb(images: np.ndarray, name: str, rng: np.random.Generator) -> np.ndarr
     return _FUNCTIONS[name](images, rng)
 
 
-def make_cifar10_p(
-    images: np.ndarray, names: Sequence[str], seed: int, out_dir: str | os.PathLike
-) -> None:
-    """Write ``<name>.npy`` (N, frames, 32, 32, 3) uint8 per perturbation, atomically.
+def write_perturbation(images: np.ndarray, name: str, seed: int,
+                       path: str | os.PathLike) -> None:
+    """Write one CIFAR-10-P file: ``images`` under perturbation ``name``, (N, frames, 32,
+    32, 3) uint8, atomically to ``path``.
 
-    Chunk k of perturbation p is drawn from SeedSequence([seed, key("P/" + p), k]).
+    Chunk k is drawn from SeedSequence([seed, key("P/" + name), k]).
     """
+    if name not in _FUNCTIONS:
+        raise ValueError(f"unknown perturbation {name!r}")
     count = len(images)
-    for name in names:
-        if name not in _FUNCTIONS:
-            raise ValueError(f"unknown perturbation {name!r}")
 
-        def blocks(name: str = name) -> Iterator[tuple[slice, np.ndarray]]:
-            for index, start in enumerate(range(0, count, CHUNK_SIZE)):
-                part = slice(start, min(start + CHUNK_SIZE, count))
-                yield part, perturb(images[part], name, chunk_rng(seed, f"P/{name}", index))
+    def blocks() -> Iterator[tuple[slice, np.ndarray]]:
+        for index, start in enumerate(range(0, count, CHUNK_SIZE)):
+            part = slice(start, min(start + CHUNK_SIZE, count))
+            yield part, perturb(images[part], name, chunk_rng(seed, f"P/{name}", index))
 
-        shape = (count, FRAMES[name], 32, 32, 3)
-        write_npy_chunks(Path(out_dir) / f"{name}.npy", shape, blocks())
+    write_npy_chunks(path, (count, FRAMES[name], 32, 32, 3), blocks())

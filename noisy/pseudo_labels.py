@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -194,11 +193,11 @@ def select(
 
 
 def select_stage(data_path: str, split_path: str, predictions_path: str, settings: dict,
-                 out_path: str) -> dict:
+                 out_path: str, summary_path: str) -> dict:
     """The select stage: labeled images plus confident pseudo labels → candidates file.
 
     Writes the candidate :class:`TrainingSet` to ``out_path`` and its per-class counts
-    before balancing (what the teacher hands on, Tables 4, 8, 9) beside it as JSON.
+    before balancing (what the teacher hands on, Tables 4, 8, 9) to ``summary_path``.
     """
     dataset = load(data_path)
     labeled = load_split(split_path).labeled
@@ -216,5 +215,5 @@ def select_stage(data_path: str, split_path: str, predictions_path: str, setting
         "unlabeled_pool": int(len(predictions["indices"])),
         "settings": settings,
     }
-    write_json(Path(out_path).with_suffix(".json"), summary)
+    write_json(summary_path, summary)
     return summary

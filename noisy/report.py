@@ -1,10 +1,11 @@
 """The finished report: every reproduced table beside the paper's, the figures, the setup.
 
-``python -m noisy report --results results --out-md results/report.md
---out-html results/report.html --config-json '<json>' --tables ... --figures ...``
-(:mod:`noisy.cli`) writes a Markdown report (images by relative path) and a
-self-contained HTML one (images embedded), both from one list of sections
-(:mod:`noisy.document`).
+``python -m noisy report --out results/report.md --html results/report.html --settings
+'<json>' --tables ... --figures ... --confusions '<json>' --benchmarks '<json>'
+--data-summary results/data/cifar10.json`` (:mod:`noisy.cli`) writes a Markdown report
+(images by relative path) and a self-contained HTML one (images embedded), both from one
+list of sections (:mod:`noisy.document`). It reads the files it is given and nothing else;
+the workflow's plan decides which (:mod:`noisy.workflow.outputs`).
 """
 
 from __future__ import annotations
@@ -265,19 +266,16 @@ def comparison(table: str, repro: pd.DataFrame, paper: pd.DataFrame,
     return headers, rows, tally
 
 
-def _stage_inputs(folder: Path) -> dict:
-    """The files a stage folder's ``stage.json`` lists as its inputs (none without one)."""
-    definition = folder / "stage.json"
-    return read_json(definition, ("inputs",))["inputs"] if definition.exists() else {}
+COMPUTE_GROUPS = {"supervised": "supervised", "student": "students"}
 
 
-def compute_summary(results: Path) -> dict:
-    """Jobs, CPU hours (cpu_time) and wall hours (s) of every training's Snakemake benchmark
-    file (``models/*/benchmark.tsv``), for supervised models and for students."""
+def compute_summary(benchmarks: list[dict]) -> dict:
+    """Jobs, CPU hours (cpu_time) and wall hours (s) of the given trainings' Snakemake
+    benchmark files (``path``), for supervised models and for students (``role``)."""
     groups: dict[str, dict] = {}
-    for path in sorted(results.glob("models/*/benchmark.tsv")):
-        frame = pd.read_csv(path, sep="\t")
-        group = "students" if "trainset" in _stage_inputs(path.parent) else "supervised"
+    for entry in sorted(benchmarks, key=lambda entry: list(COMPUTE_GROUPS).index(entry["role"])):
+        frame = pd.read_csv(entry["path"], sep="\t")
+        group = COMPUTE_GROUPS[entry["role"]]
         totals = groups.setdefault(group, {"jobs": 0, "cpu_hours": 0.0, "wall_hours": 0.0})
         totals["jobs"] += 1
         totals["cpu_hours"] += pd.to_numeric(frame["cpu_time"], errors="coerce").sum() / 3600
@@ -304,11 +302,10 @@ def _visible_gpu() -> str | None:
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
 
 
-def _data_source(results: Path, config: dict) -> str:
+def _data_source(data_summary: str | None, config: dict) -> str:
     text = f"`{config.get('data_source', 'unknown')}`"
-    info = results / "data" / "cifar10.json"
-    if info.exists():
-        source = read_json(info).get("source", {})
+    if data_summary:
+        source = read_json(data_summary).get("source", {})
         details = ", ".join(f"{k} {v}" for k, v in source.items() if k != "sha256")
         if source.get("sha256"):
             details += f", sha256 {source['sha256'][:16]}…"
@@ -316,10 +313,10 @@ def _data_source(results: Path, config: dict) -> str:
     return text
 
 
-def _compute_lines(results: Path, config: dict, gpu: str | None) -> list[str]:
-    groups = compute_summary(results)
+def _compute_lines(benchmarks: list[dict], config: dict, gpu: str | None) -> list[str]:
+    groups = compute_summary(benchmarks)
     if not groups:
-        return ["No benchmark files found under `models/`."]
+        return ["No training job is behind the reported tables."]
     cpu = sum(g["cpu_hours"] for g in groups.values())
     wall = sum(g["wall_hours"] for g in groups.values())
     jobs = sum(g["jobs"] for g in groups.values())
@@ -340,7 +337,7 @@ def _compute_lines(results: Path, config: dict, gpu: str | None) -> list[str]:
     return lines
 
 
-def _header(results: Path, config: dict) -> list[str]:
+def _header(config: dict, benchmarks: list[dict], data_summary: str | None) -> list[str]:
     """The setup of the run: scale, seeds, data, versions, device and compute."""
     gpu = _visible_gpu()
     preset = config.get("preset") or {}
@@ -353,12 +350,12 @@ def _header(results: Path, config: dict) -> list[str]:
                      "expected to be met; the comparison shows how far off each value is.")
     lines += [
         f"**Seeds**: {', '.join(str(s) for s in config.get('seeds', [])) or 'unknown'}",
-        f"**Data**: {_data_source(results, config)}; CIFAR-10-C/-P: "
+        f"**Data**: {_data_source(data_summary, config)}; CIFAR-10-C/-P: "
         f"{config.get('robustness_source', 'unknown')}",
         "**Versions**: " + ", ".join(f"{k} {v}" for k, v in _versions().items()),
         f"**Device**: config `{config.get('device', 'auto')}`; the report job sees "
         + (f"GPU {gpu}" if gpu else "no GPU") + f" ({platform.machine()}, {os.cpu_count()} CPUs)",
-        "**Compute**: " + " ".join(_compute_lines(results, config, gpu)),
+        "**Compute**: " + " ".join(_compute_lines(benchmarks, config, gpu)),
     ]
     return lines
 
@@ -368,13 +365,14 @@ def _figure_caption(path: Path) -> str:
         table = path.stem.removeprefix("seed_spread_")
         return (f"{table}: each row's mean ± std over seeds (blue) and the paper's single "
                 "run (red cross).")
-    if path.name == "confusion.png":  # <model folder>/eval-<test images>/confusion.png
-        model = path.parent.parent
-        inputs = _stage_inputs(model)
-        source = inputs.get("split") or inputs.get("trainset")
-        learned = f", trained on {Path(source).parent.name}" if source else ""
-        return f"Confusion matrix: {model.name}{learned} ({path.parent.name})"
     return FIGURE_CAPTIONS.get(path.name, path.stem.replace("_", " "))
+
+
+def _confusion_caption(entry: dict) -> str:
+    """``entry``: the image (``path``, in ``<model>/eval-<test images>/``), its ``model``
+    folder and the folder the model learned from (``trained_on``)."""
+    return (f"Confusion matrix: {Path(entry['model']).name}, trained on "
+            f"{Path(entry['trained_on']).name} ({Path(entry['path']).parent.name})")
 
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}
@@ -415,45 +413,51 @@ def _summary_section(table_paths: dict[str, Path], summary: list[list]) -> Secti
     ])
 
 
-def _gallery_section(heading: str, paths: list[str], css: str) -> list[Section]:
-    """A section of the figures among ``paths`` that exist; none when ``paths`` is empty."""
-    if not paths:
+def _gallery_section(heading: str, captions: dict[str, str], css: str) -> list[Section]:
+    """A section of the figures (path → caption) that exist, the others named as not
+    built; none when ``captions`` is empty."""
+    if not captions:
         return []
-    present = [Path(p) for p in paths if Path(p).exists()]
-    absent = [p for p in paths if not Path(p).exists()]
-    return [Section(heading, [Gallery([Figure(path, _figure_caption(path)) for path in present],
-                                      absent, css)])]
+    present = [Figure(Path(path), caption) for path, caption in captions.items()
+               if Path(path).exists()]
+    absent = [path for path in captions if not Path(path).exists()]
+    return [Section(heading, [Gallery(present, absent, css)])]
 
 
-def report_sections(results: str, config: dict, tables: list[str], figures: list[str],
-                    confusions: list[str] | None = None) -> list[Section]:
+def report_sections(settings: dict, tables: list[str], figures: list[str],
+                    confusions: list[dict] | None = None, benchmarks: list[dict] | None = None,
+                    data_summary: str | None = None) -> list[Section]:
     """The report's sections: setup, summary, defects, tables, figures, confusions."""
     table_paths = {Path(path).stem: Path(path) for path in tables}
     unknown = sorted(set(table_paths) - set(TABLES))
     if unknown:
         raise ValueError(f"not a table of the paper: {', '.join(unknown)} (from --tables)")
-    table_sections, summary = _table_sections(table_paths, config.get("labeled_ratios"))
+    table_sections, summary = _table_sections(table_paths, settings.get("labeled_ratios"))
     return ([Section("Noisy Student on CIFAR-10: reproduction report",
-                     [Paragraph(f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from "
-                                f"`{results}`."),
-                      Bullets(_header(Path(results), config))], level=1),
+                     [Paragraph(f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."),
+                      Bullets(_header(settings, benchmarks or [], data_summary))], level=1),
              _summary_section(table_paths, summary),
              Section("Known defects of the paper", [Bullets(DEFECTS)])]
             + table_sections
-            + _gallery_section("Figures", figures, "")
-            + _gallery_section("Confusion matrices of the final models", confusions or [],
-                               "small"))
+            + _gallery_section("Figures", {path: _figure_caption(Path(path))
+                                           for path in figures}, "")
+            + _gallery_section("Confusion matrices of the final models",
+                               {entry["path"]: _confusion_caption(entry)
+                                for entry in confusions or []}, "small"))
 
 
-def write_report(results: str, out_md: str, out_html: str, config: dict, tables: list[str],
-                 figures: list[str], confusions: list[str] | None = None) -> None:
-    """Write the Markdown and the self-contained HTML report of a results folder.
+def write_report(out_md: str, out_html: str, settings: dict, tables: list[str],
+                 figures: list[str], confusions: list[dict] | None = None,
+                 benchmarks: list[dict] | None = None, data_summary: str | None = None) -> None:
+    """Write the Markdown and the self-contained HTML report.
 
     Only the given files are read: ``tables`` are reproduced table CSVs (named
-    ``tableN.csv``), ``figures`` figure PNGs and ``confusions`` confusion-matrix images
-    of the final models. Anything else in ``results`` (a table left by an earlier run
-    with other ``report_tables``, say) never enters the report.
+    ``tableN.csv``), ``figures`` figure PNGs, ``confusions`` the confusion matrices of the
+    final models (:func:`_confusion_caption`), ``benchmarks`` the Snakemake benchmark files
+    of the trainings behind the tables (:func:`compute_summary`) and ``data_summary`` the
+    data set's summary. Anything else in the results folder (a table or a model left by an
+    earlier run with another configuration, say) never enters the report.
     """
-    sections = report_sections(results, config, tables, figures, confusions)
+    sections = report_sections(settings, tables, figures, confusions, benchmarks, data_summary)
     write_text(out_md, to_markdown(sections, Path(out_md).parent))
     write_text(out_html, to_html(sections, "Noisy Student reproduction report", CSS))

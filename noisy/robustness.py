@@ -12,10 +12,10 @@ import os
 
 import numpy as np
 
-from noisy.corruptions import corruption_grid, make_cifar10_c
+from noisy.corruptions import corruption_grid, write_corruption
 from noisy.data import load
 from noisy.files import DamagedFileError, read_npy
-from noisy.perturbations import make_cifar10_p
+from noisy.perturbations import write_perturbation
 from noisy.subsets import TEST_SUBSET_SEED, per_class_subset
 
 
@@ -25,20 +25,19 @@ def robustness_subset(test_labels: np.ndarray, per_class: int | None) -> np.ndar
 
 
 def generate_corruption(data_path: str, name: str, per_class: int | None, seed: int,
-                        out_dir: str | os.PathLike) -> None:
-    """Write ``<name>.npy`` of CIFAR-10-C (and ``labels.npy``) for the test subset."""
+                        out_path: str | os.PathLike) -> None:
+    """Write CIFAR-10-C corruption ``name`` of the test subset to ``out_path``."""
     dataset = load(data_path)
     chosen = robustness_subset(dataset.test_labels, per_class)
-    make_cifar10_c(dataset.test_images[chosen], dataset.test_labels[chosen], [name], seed,
-                   out_dir)
+    write_corruption(dataset.test_images[chosen], name, seed, out_path)
 
 
 def generate_perturbation(data_path: str, name: str, per_class: int | None, seed: int,
-                          out_dir: str | os.PathLike) -> None:
-    """Write ``<name>.npy`` of CIFAR-10-P for the test subset."""
+                          out_path: str | os.PathLike) -> None:
+    """Write CIFAR-10-P perturbation ``name`` of the test subset to ``out_path``."""
     dataset = load(data_path)
     chosen = robustness_subset(dataset.test_labels, per_class)
-    make_cifar10_p(dataset.test_images[chosen], [name], seed, out_dir)
+    write_perturbation(dataset.test_images[chosen], name, seed, out_path)
 
 
 def _remedy(what: str, rule: str, official: bool) -> str:

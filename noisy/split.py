@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -106,7 +105,7 @@ def _rounded(count: float) -> int:
 
 
 def save_split(split: Split, path: str | os.PathLike) -> None:
-    """Write ``split`` to ``path`` (``.npz``) and its summary beside it (``.json``), atomically."""
+    """Write ``split`` to ``path`` (``.npz``), atomically."""
     save_npz(
         path,
         labeled=split.labeled,
@@ -116,7 +115,6 @@ def save_split(split: Split, path: str | os.PathLike) -> None:
         seed=np.int64(split.seed),
         mode=np.str_(split.mode),
     )
-    write_json(Path(path).with_suffix(".json"), split.summary())
 
 
 def load_split(path: str | os.PathLike) -> Split:
@@ -133,12 +131,14 @@ def load_split(path: str | os.PathLike) -> Split:
     )
 
 
-def split_stage(data_path: str, settings: dict, out_path: str) -> Split:
+def split_stage(data_path: str, settings: dict, out_path: str, summary_path: str) -> Split:
     """The split stage: a seeded train pool (``train_per_class``, small scales) split
-    into labeled and unlabeled indices, written to ``out_path``."""
+    into labeled and unlabeled indices, written to ``out_path``, its summary (counts per
+    class) to ``summary_path``."""
     labels = load(data_path).train_labels
     pool = per_class_subset(labels, settings["train_per_class"], settings["seed"])
     split = make_split(labels, settings["labeled_ratio"], settings["seed"], settings["mode"],
                        pool=pool)
     save_split(split, out_path)
+    write_json(summary_path, split.summary())
     return split

@@ -34,6 +34,7 @@ noisy_config.check_schema(config, os.path.join(workflow.basedir, "schemas/config
 noisy_config.check(config)
 PLAN = Plan(config)
 DATA = "results/data/cifar10.npz"
+DATA_SUMMARY = "results/data/cifar10.json"
 # Training, prediction and evaluation jobs hold one unit of the `gpu` resource unless
 # the workflow runs on the CPU; profiles say how many units a machine has.
 GPU_PER_JOB = 0 if config["device"] == "cpu" else 1
@@ -74,6 +75,12 @@ def resources_of(rule_name):
 def training_resource(key):
     """A training's cluster resource: supervised and student trainings differ."""
     return lambda wildcards: PLAN.resources(PLAN.stage(wildcards.model, Model).train_rule)[key]
+
+
+def data_source(wildcards):
+    """The data source as an input file or folder; none for the torchvision download."""
+    source = config["data_source"]
+    return [] if source == "torchvision" else source
 
 
 def training_inputs(wildcards):
@@ -151,3 +158,7 @@ def training_curve_entries(wildcards):
 
 def report_confusions(wildcards):
     return outputs.report_confusions(PLAN)
+
+
+def report_benchmarks(wildcards):
+    return outputs.report_benchmarks(PLAN)

@@ -1,8 +1,10 @@
 # CIFAR-10 as one array file, and the labeled/unlabeled splits of its train set.
 rule prepare_data:
+    input:
+        source=data_source,
     output:
         data=DATA,
-        summary="results/data/cifar10.json",
+        summary=DATA_SUMMARY,
     params:
         source=config["data_source"],
         download_root=config["download_root"],
@@ -12,7 +14,7 @@ rule prepare_data:
         "../environment.yml"
     shell:
         "python -m noisy prepare-data --source {params.source:q} --out {output.data}"
-        " --download-root {params.download_root:q} > {log} 2>&1"
+        " --summary {output.summary} --download-root {params.download_root:q} > {log} 2>&1"
 
 
 rule split:
@@ -29,4 +31,4 @@ rule split:
         "../environment.yml"
     shell:
         "python -m noisy split --data {input.data} --settings {params.settings:q}"
-        " --out {output.split} > {log} 2>&1"
+        " --out {output.split} --summary {output.summary} > {log} 2>&1"

@@ -39,7 +39,8 @@ rule select_pseudo_labels:
     shell:
         "python -m noisy select --data {input.data} --split {input.split}"
         " --predictions {input.predictions} --settings {params.settings:q}"
-        " --out {output.candidates} --definition {output.definition} > {log} 2>&1"
+        " --out {output.candidates} --summary {output.summary}"
+        " --definition {output.definition} > {log} 2>&1"
 
 
 rule balance_classes:
@@ -57,4 +58,5 @@ rule balance_classes:
         "../environment.yml"
     shell:
         "python -m noisy balance --candidates {input} --settings {params.settings:q}"
-        " --out {output.trainset} --definition {output.definition} > {log} 2>&1"
+        " --out {output.trainset} --summary {output.summary}"
+        " --definition {output.definition} > {log} 2>&1"

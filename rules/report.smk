@@ -14,7 +14,7 @@ rule figure1:
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy figure1 --entries {params.entries:q} --png {output.png}"
+        "python -m noisy figure1 --entries {params.entries:q} --out {output.png}"
         " --csv {output.csv} > {log} 2>&1"
 
 
@@ -37,7 +37,7 @@ rule training_curves:
         "../environment.yml"
     shell:
         "python -m noisy training-curves --entries {params.entries:q}"
-        " --png {output} > {log} 2>&1"
+        " --out {output} > {log} 2>&1"
 
 
 rule class_counts:
@@ -54,7 +54,7 @@ rule class_counts:
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy class-counts --tables {input} --png {output} > {log} 2>&1"
+        "python -m noisy class-counts --tables {input} --out {output} > {log} 2>&1"
 
 
 rule seed_spread:
@@ -75,24 +75,29 @@ rule seed_spread:
         "../environment.yml"
     shell:
         "python -m noisy seed-spread --table {input} --labeled-ratios {params.ratios}"
-        " --png {output} > {log} 2>&1"
+        " --out {output} > {log} 2>&1"
 
 
 rule report:
     input:
         tables=[outputs.table_file(table) for table in outputs.report_tables(config)],
         figures=outputs.report_figures(config),
-        confusions=report_confusions,
+        confusions=lambda wildcards: [entry["path"] for entry in report_confusions(wildcards)],
+        benchmarks=lambda wildcards: [entry["path"] for entry in report_benchmarks(wildcards)],
+        data_summary=DATA_SUMMARY,
     output:
         md=report("results/report.md", caption="../report/report.rst", category="Report"),
         html=report("results/report.html", caption="../report/report.rst", category="Report"),
     params:
-        config=as_json(outputs.report_settings(PLAN)),
+        settings=as_json(outputs.report_settings(PLAN)),
+        confusions=lambda wildcards: as_json(report_confusions(wildcards)),
+        benchmarks=lambda wildcards: as_json(report_benchmarks(wildcards)),
     log:
         "results/logs/report.log",
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy report --results results --config-json {params.config:q}"
-        " --tables {input.tables} --figures {input.figures} --confusions {input.confusions}"
-        " --out-md {output.md} --out-html {output.html} > {log} 2>&1"
+        "python -m noisy report --settings {params.settings:q} --tables {input.tables}"
+        " --figures {input.figures} --confusions {params.confusions:q}"
+        " --benchmarks {params.benchmarks:q} --data-summary {input.data_summary}"
+        " --out {output.md} --html {output.html} > {log} 2>&1"

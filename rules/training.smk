@@ -30,5 +30,5 @@ rule train:
         " --settings {params.settings:q} --state {params.state} --device {resources.device}"
         " --threads {threads}"
         " --checkpoint-interval-s {resources.checkpoint_interval_s}"
-        " --model {output.model} --history {output.history}"
+        " --out {output.model} --history {output.history}"
         " --definition {output.definition} > {log} 2>&1"

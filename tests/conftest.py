@@ -19,6 +19,9 @@ from PIL import Image
 from noisy.data import BATCHES_FOLDER, Dataset, save
 
 CLASSES = ("cat", "dog", "frog")
+# The real CIFAR-10 as JPEG images, beside the project where it is shared (a clone
+# elsewhere has none: the tests that need it are skipped).
+REAL_CIFAR10 = Path(__file__).resolve().parents[2] / "shared/data/cifar10-jpeg.tar.gz"
 # tests/slurm needs a running SLURM cluster: only `make test-slurm` (which starts one and
 # sets NOISY_SLURM_TESTS=1) collects it.
 collect_ignore = [] if os.environ.get("NOISY_SLURM_TESTS") == "1" else ["slurm"]
@@ -110,7 +113,7 @@ def make_cifar_batches(root: Path, n_per_batch: int = 3, n_test: int = 3,
 
 def make_canonical_dataset(path: Path, n_train_per_class: int = 8, n_test_per_class: int = 4,
                            classes: Sequence[str] = CLASSES, seed: int = 0) -> Dataset:
-    """Write a synthetic canonical ``.npz`` (plus sidecar JSON) at ``path``; return its content."""
+    """Write a synthetic canonical ``.npz`` at ``path``; return its content."""
     dataset = synthetic_dataset(n_train_per_class, n_test_per_class, classes, seed=seed)
     save(dataset, path, {"kind": "synthetic", "seed": seed})
     return dataset

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import REAL_CIFAR10
 from PIL import Image
 
 import noisy.augment as augment
@@ -30,7 +31,6 @@ from noisy.augment import (
 )
 from noisy.pil_augment import PILRandAugment, apply_pil_op, paper_train_transform
 
-CIFAR_JPEG = Path(__file__).resolve().parents[2] / "shared/data/cifar10-jpeg.tar.gz"
 PIXEL_OPS = ["identity", "auto_contrast", "equalize", "invert", "posterize", "solarize",
              "solarize_add", "color", "contrast", "brightness", "sharpness"]
 GEOMETRIC_OPS = ["rotate", "shear_x", "shear_y", "translate_x", "translate_y"]
@@ -47,7 +47,7 @@ ORIGINAL_OPS = {"Identity": "identity", "AutoContrast": "auto_contrast",
 def _cifar_images(per_class: int = 3) -> list[np.ndarray]:
     """The first few test images of each class from the JPEG archive beside the project."""
     found: dict[str, list[np.ndarray]] = {}
-    with tarfile.open(CIFAR_JPEG) as archive:
+    with tarfile.open(REAL_CIFAR10) as archive:
         for member in archive:
             parts = member.name.split("/")
             if len(parts) != 4 or parts[1] != "test" or not parts[3].endswith(".jpg"):
@@ -81,7 +81,7 @@ def _synthetic_images(count: int, seed: int = 0) -> list[np.ndarray]:
 @pytest.fixture(scope="module")
 def images() -> torch.Tensor:
     """32 uint8 images (B, 3, 32, 32): real CIFAR-10 when available, plus two edge cases."""
-    arrays = _cifar_images() if CIFAR_JPEG.exists() else _synthetic_images(30)
+    arrays = _cifar_images() if REAL_CIFAR10.exists() else _synthetic_images(30)
     arrays = arrays[:30]
     arrays.append(np.full((32, 32, 3), 77, dtype=np.uint8))  # one grey level per channel
     two_level = np.zeros((32, 32, 3), dtype=np.uint8)

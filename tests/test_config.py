@@ -72,9 +72,35 @@ def test_the_ci_scale_trains_on_a_few_images_even_with_all_labels(config):
     config["scale"] = "ci"
     labels = np.repeat(np.arange(10), 5000)
     settings = Plan(config).split(1.0, 0).settings
-    split = make_split(labels, 1.0, 0, config["split_mode"],
+    split = make_split(labels, 1.0, 0, settings["mode"],
                        pool=per_class_subset(labels, settings["train_per_class"], 0))
     assert split.labeled.size == 200
+
+
+def test_every_preset_key_is_in_the_schema_and_a_top_level_override(config):
+    schema = yaml.safe_load(SCHEMA.read_text())
+    preset = schema["definitions"]["scale_preset"]
+    assert set(preset["required"]) == set(preset["properties"]) == set(noisy_config.PRESET_KEYS)
+    assert set(noisy_config.PRESET_KEYS) <= set(schema["properties"])
+    assert all(set(values) == set(noisy_config.PRESET_KEYS)
+               for values in config["scales"].values())
+
+
+def test_the_ci_scale_labels_every_class_and_the_papers_scales_draw_at_random(config):
+    # 20 random labels of the ci pool's 200 real images left a class without any label;
+    # stratified, each class gets ratio x 20 of them, at least one at the paper's ratios.
+    modes = {scale: Plan({**config, "scale": scale}).split(0.1, 0).settings["mode"]
+             for scale in config["scales"]}
+    assert modes == {"paper": "random", "small": "random", "demo": "random",
+                     "ci": "stratified"}
+    labels = np.repeat(np.arange(10), 5000)
+    for ratio in (0.05, 0.1, 0.2):
+        settings = Plan({**config, "scale": "ci"}).split(ratio, 0).settings
+        split = make_split(labels, ratio, 0, settings["mode"],
+                           pool=per_class_subset(labels, settings["train_per_class"], 0))
+        assert split.labeled_per_class.tolist() == [round(20 * ratio)] * 10
+    override = Plan({**config, "scale": "ci", "split_mode": "random"}).split(0.1, 0)
+    assert override.dir == "results/splits/ratio0.1-seed0-random-20pc"
 
 
 def test_command_line_lists_get_their_types_back():

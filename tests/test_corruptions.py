@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REAL_CIFAR10
 from PIL import Image
 
 from noisy.corruptions import (
@@ -14,19 +15,18 @@ from noisy.corruptions import (
     corrupt,
     corruption_grid,
     frost_textures,
-    make_cifar10_c,
+    write_corruption,
 )
 from noisy.image_filters import hsv_to_rgb, motion_blur, rgb_to_hsv
 from noisy.perturbations import (
     FRAMES,
     PERTURBATIONS,
     STARTS_CLEAN,
-    make_cifar10_p,
     perturb,
     tilt_matrix,
+    write_perturbation,
 )
 
-TARBALL = Path(__file__).resolve().parents[2] / "shared/data/cifar10-jpeg.tar.gz"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Outputs of Hendrycks' make_cifar_c.py / make_cifar_p.py on synthetic_images(2, seed=0);
 # provenance in fixtures/hendrycks_corruptions.md.
@@ -51,10 +51,10 @@ def synthetic_images(count: int = 6, seed: int = 0) -> np.ndarray:
 
 
 def real_images(count: int = 4) -> np.ndarray | None:
-    if not TARBALL.exists():
+    if not REAL_CIFAR10.exists():
         return None
     images = []
-    with tarfile.open(TARBALL) as tar:
+    with tarfile.open(REAL_CIFAR10) as tar:
         for member in tar:
             if member.isfile() and member.name.endswith(".jpg"):
                 data = tar.extractfile(member).read()
@@ -152,23 +152,21 @@ def test_frost_textures_are_reduced_five_times():
     assert shapes == [(120, 180, 3), (63, 112, 3), (63, 112, 3), (70, 105, 3), (99, 132, 3)]
 
 
-def test_make_cifar10_c_layout_and_independence(tmp_path):
-    labels = np.arange(len(IMAGES)) % 10
-    make_cifar10_c(IMAGES, labels, ["contrast", "gaussian_noise"], 7, tmp_path / "a")
-    make_cifar10_c(IMAGES, labels, ["gaussian_noise"], 7, tmp_path / "b")
-    data = np.load(tmp_path / "a" / "gaussian_noise.npy")
+def test_a_corruption_file_is_severity_major_and_depends_only_on_its_name(tmp_path):
+    write_corruption(IMAGES, "contrast", 7, tmp_path / "contrast.npy")
+    write_corruption(IMAGES, "gaussian_noise", 7, tmp_path / "noise.npy")
+    write_corruption(IMAGES, "gaussian_noise", 7, tmp_path / "again.npy")
+    data = np.load(tmp_path / "noise.npy")
     assert data.shape == (5 * len(IMAGES), 32, 32, 3) and data.dtype == np.uint8
-    np.testing.assert_array_equal(data, np.load(tmp_path / "b" / "gaussian_noise.npy"))
-    saved_labels = np.load(tmp_path / "a" / "labels.npy")
-    np.testing.assert_array_equal(saved_labels, np.tile(labels, 5))
-    assert saved_labels.dtype == np.uint8
-    contrast = np.load(tmp_path / "a" / "contrast.npy")  # deterministic: severity-major blocks
+    np.testing.assert_array_equal(data, np.load(tmp_path / "again.npy"))
+    contrast = np.load(tmp_path / "contrast.npy")  # deterministic: severity-major blocks
     for severity in SEVERITIES:
         block = contrast[(severity - 1) * len(IMAGES) : severity * len(IMAGES)]
         np.testing.assert_array_equal(
             block, corrupt(IMAGES, "contrast", severity, chunk_rng(0, "c"))
         )
-    assert not list(tmp_path.glob("*/.*tmp*"))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["again.npy", "contrast.npy",
+                                                                "noise.npy"]
 
 
 def test_corruption_grid_writes_png(tmp_path):
@@ -199,12 +197,14 @@ def test_perturbation_known_frames():
     np.testing.assert_allclose(tilt_matrix(0.0) / tilt_matrix(0.0)[2, 2], expected, atol=1e-12)
 
 
-def test_make_cifar10_p(tmp_path):
-    make_cifar10_p(IMAGES[:2], ["translate", "shot_noise"], 3, tmp_path)
-    data = np.load(tmp_path / "shot_noise.npy")
+def test_a_perturbation_file_holds_every_frame(tmp_path):
+    write_perturbation(IMAGES[:2], "shot_noise", 3, tmp_path / "shot.npy")
+    write_perturbation(IMAGES[:2], "translate", 3, tmp_path / "translate.npy")
+    data = np.load(tmp_path / "shot.npy")
     assert data.shape == (2, 31, 32, 32, 3)
     np.testing.assert_array_equal(data[:, 0], IMAGES[:2])
     assert np.load(tmp_path / "translate.npy").shape == (2, 16, 32, 32, 3)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["shot.npy", "translate.npy"]
 
 
 # ------------------------------------------------- Hendrycks' reference code (fixtures)

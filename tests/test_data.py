@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import (
     CLASSES,
+    REAL_CIFAR10,
     make_archive,
     make_canonical_dataset,
     make_cifar_batches,
@@ -21,9 +22,8 @@ from conftest import (
 )
 from PIL import Image
 
-from noisy.data import Dataset, DataSourceError, load, prepare, summary_path
+from noisy.data import Dataset, DataSourceError, load, prepare
 
-REAL_TARBALL = Path(__file__).resolve().parents[2] / "shared/data/cifar10-jpeg.tar.gz"
 CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                  "ship", "truck")
 
@@ -37,9 +37,9 @@ def assert_same(actual: Dataset, expected: Dataset) -> None:
 
 
 def prepare_and_load(source: Path | str, tmp_path: Path) -> tuple[dict, Dataset]:
-    out = tmp_path / "out" / "data.npz"
-    summary = prepare(str(source), out)
-    assert json.loads(summary_path(out).read_text()) == summary
+    out, summary_file = tmp_path / "out" / "data.npz", tmp_path / "out" / "summary.json"
+    summary = prepare(str(source), out, summary_file)
+    assert json.loads(summary_file.read_text()) == summary
     assert summary["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     return summary, load(out)
 
@@ -265,9 +265,9 @@ def test_corrupt_cifar_batch(tmp_path):
     expect_error(tmp_path, tmp_path, "test_batch", "cannot unpickle")
 
 
-@pytest.mark.skipif(not REAL_TARBALL.exists(), reason="the real CIFAR-10 JPEG tarball is absent")
+@pytest.mark.skipif(not REAL_CIFAR10.exists(), reason="the real CIFAR-10 JPEG tarball is absent")
 def test_real_tarball(tmp_path):
-    summary, dataset = prepare_and_load(REAL_TARBALL, tmp_path)
+    summary, dataset = prepare_and_load(REAL_CIFAR10, tmp_path)
     assert dataset.classes == CIFAR_CLASSES
     assert dataset.train_images.shape == (50_000, 32, 32, 3)
     assert dataset.test_images.shape == (10_000, 32, 32, 3)

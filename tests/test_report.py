@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from noisy import cli, figures, report
+from noisy import cli, estimate, figures, report
+from noisy.workflow import outputs
+from noisy.workflow.config import load
+from noisy.workflow.stages import Model, Plan
 
+ROOT = Path(__file__).resolve().parents[1]
+# The demo's subset of the paper (DEMO_CONFIG in the Makefile).
+DEMO_CONFIG = ["scale=demo", "report_tables=[table1, table2, table4, table5]",
+               "tables={table4: [hard], table5: [hard]}"]
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck"]
 EPSILONS = [0.0, 0.05, 0.1]
@@ -53,12 +61,16 @@ def results(tmp_path: Path) -> Path:
     table5.loc[1, "mfr"] = paper5.loc[1, "mfr"] + 20.0
     table5["seeds"] = 2
     table5.to_csv(root / "table5.csv", index=False)
-    student = root / "models" / "resnet26-a"
-    student.mkdir(parents=True)
-    (student / "stage.json").write_text('{"stage": "train", "inputs": {"trainset": "t.npz"}}')
-    (student / "benchmark.tsv").write_text(
-        "s\th:m:s\tmax_rss\tcpu_time\n3600.0\t1:00:00\t10\t7200.0\n")
+    for model in ("resnet26-a", "resnet26-other-run"):
+        _benchmark(root / "models" / model / "benchmark.tsv", wall_s=3600.0, cpu_s=7200.0)
     return root
+
+
+def _benchmark(path: Path, wall_s: float, cpu_s: float) -> Path:
+    """A Snakemake benchmark file of one job."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"s\th:m:s\tmax_rss\tcpu_time\n{wall_s}\t1:00:00\t10\t{cpu_s}\n")
+    return path
 
 
 def test_report_shows_paper_reproduced_and_difference(results: Path):
@@ -70,10 +82,12 @@ def test_report_shows_paper_reproduced_and_difference(results: Path):
     (results / "table3.csv").write_text("label_type,network,top1\nstale,resnet26,1.0\n")
     figures.seed_spread_figure(str(results / "table5.csv"), str(report.paper_table("table5")),
                                str(results / "figures" / "stale.png"))
-    report.write_report(str(results), str(md), str(page),
-                        {"scale": "demo", "seeds": [0, 1], "device": "cpu"},
+    # Of the two benchmark files only the declared one counts (the other is another run's).
+    report.write_report(str(md), str(page), {"scale": "demo", "seeds": [0, 1], "device": "cpu"},
                         tables=[str(results / "table2.csv"), str(results / "table5.csv")],
-                        figures=[str(figure), str(results / "figure1.png")])
+                        figures=[str(figure), str(results / "figure1.png")],
+                        benchmarks=[{"path": str(results / "models/resnet26-a/benchmark.tsv"),
+                                     "role": "student"}])
     text = md.read_text()
     # Table 2, ResNet-26: reproduced 85.11, paper 86.36, difference -1.25 (beyond 1 point).
     row = next(line for line in text.splitlines() if line.startswith("| resnet26 |")
@@ -89,7 +103,8 @@ def test_report_shows_paper_reproduced_and_difference(results: Path):
     assert "stale" not in text and "Table 3" not in text
     assert "`" + str(results / "figure1.png") + "`" in text  # listed as not built
     assert "![" in text and "figures/demo.png" in text
-    assert "2.00 CPU hours" in text and "1.00 wall hours" in text
+    assert "1 benchmarked training job: **2.00 CPU hours**, **1.00 wall hours**" in text
+    assert "students: 1 jobs" in text and "supervised" not in text
     html_text = page.read_text()
     assert "data:image/png;base64," in html_text and "86.36" in html_text
     assert '<td class="differs">' in html_text
@@ -97,16 +112,27 @@ def test_report_shows_paper_reproduced_and_difference(results: Path):
 
 def test_seed_spread_and_report_on_the_command_line(results: Path):
     figure = results / "figures" / "seed_spread_table5.png"
-    assert cli.main(["seed-spread", "--table", str(results / "table5.csv"), "--png",
+    assert cli.main(["seed-spread", "--table", str(results / "table5.csv"), "--out",
                      str(figure)]) == 0
     md, page = results / "report.md", results / "report.html"
-    outputs = ["--out-md", str(md), "--out-html", str(page)]
-    assert cli.main(["report", "--results", str(results), "--config-json", '{"seeds": [0, 1]}',
+    outputs = ["--out", str(md), "--html", str(page)]
+    data_summary = results / "data" / "summary.json"
+    data_summary.parent.mkdir()
+    data_summary.write_text('{"source": {"kind": "archive", "path": "cifar.tar.gz"}}')
+    confusion = results / "models" / "resnet38-b" / "eval-all" / "confusion.png"
+    confusion.parent.mkdir(parents=True)
+    shutil.copy(figure, confusion)
+    assert cli.main(["report", "--settings", '{"seeds": [0, 1]}',
                      "--tables", str(results / "table5.csv"), "--figures", str(figure),
-                     "--confusions", *outputs]) == 0
+                     "--confusions", json.dumps([{"path": str(confusion),
+                                                  "model": "results/models/resnet38-b",
+                                                  "trained_on": "results/trainsets/set-c"}]),
+                     "--data-summary", str(data_summary), *outputs]) == 0
     text = md.read_text()
     assert "## Table 5:" in text and "](figures/seed_spread_table5.png)" in text
-    assert "Confusion matrices" not in text
+    assert "Confusion matrix: resnet38-b, trained on set-c (eval-all)" in text
+    assert "(kind archive, path cifar.tar.gz)" in text
+    assert "No training job is behind the reported tables." in text
     assert "data:image/png;base64," in page.read_text()
     assert cli.main(["report", "--tables", str(results / "table99.csv"), *outputs]) == 1
 
@@ -121,7 +147,7 @@ def test_fgsm_figure_csv(tmp_path: Path):
          "path": str(_robustness(tmp_path / "w0.json", [70.0, 30.0, 10.0]))},
     ]
     png, csv = tmp_path / "figure1.png", tmp_path / "figure1.csv"
-    assert cli.main(["figure1", "--entries", json.dumps(entries), "--png", str(png),
+    assert cli.main(["figure1", "--entries", json.dumps(entries), "--out", str(png),
                      "--csv", str(csv)]) == 0
     frame = pd.read_csv(csv)
     assert list(frame.columns) == ["label", "network", "seed", "epsilon", "accuracy",
@@ -144,8 +170,36 @@ def test_training_curves_and_class_counts(tmp_path: Path):
     table4.to_csv(tmp_path / "table4.csv", index=False)
     counts = tmp_path / "counts.png"
     assert cli.main(["class-counts", "--tables", str(tmp_path / "table4.csv"),
-                     "--png", str(counts)]) == 0
+                     "--out", str(counts)]) == 0
     assert curves.stat().st_size > 0 and counts.stat().st_size > 0
+
+
+def test_a_report_counts_the_hours_of_its_own_trainings_only(tmp_path, monkeypatch):
+    """`make small` and then the demo in one results folder: the demo's report counts the
+    demo's trainings (Table 1's eight networks, the three students of the hard chain)
+    and none of the small scale's."""
+    monkeypatch.chdir(tmp_path)
+    demo = Plan(load(ROOT / "config.yaml", DEMO_CONFIG))
+    small = Plan(load(ROOT / "config.yaml", ["scale=small"]))
+    for plan, hours in ((small, 10.0), (demo, 1.0)):
+        for model in plan.stages(Model):
+            _benchmark(Path(model.file("benchmark.tsv")), wall_s=3600 * hours,
+                       cpu_s=7200 * hours)
+    benchmarks = outputs.report_benchmarks(demo)
+    assert not {entry["path"] for entry in benchmarks} & {
+        model.file("benchmark.tsv") for model in small.stages(Model)}
+    assert report.compute_summary(benchmarks) == {
+        "supervised": {"jobs": 8, "cpu_hours": 16.0, "wall_hours": 8.0},
+        "students": {"jobs": 3, "cpu_hours": 6.0, "wall_hours": 3.0}}
+
+
+def test_the_reports_benchmarks_are_the_trainings_snakemake_runs_for_it(tmp_path):
+    jobs, _ = estimate.snakemake_jobs(["results/report.md"], DEMO_CONFIG, tmp_path,
+                                      forceall=True)
+    trained = {wildcards["model"] for rule, wildcards, _ in jobs if rule == "train"}
+    benchmarks = [entry["path"] for entry in
+                  outputs.report_benchmarks(Plan(load(ROOT / "config.yaml", DEMO_CONFIG)))]
+    assert sorted(benchmarks) == sorted(f"{model}/benchmark.tsv" for model in trained)
 
 
 def test_table1_matches_on_labeled_fraction():

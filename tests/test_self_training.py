@@ -31,7 +31,7 @@ def test_small_scale_plan_is_teacher_two_students_and_one_yardstick():
     for line in result.stdout.splitlines():
         if "noisy train " in line and " --split " in line:
             settings = json.loads(line.split("--settings ")[1].split("' ")[0].strip("'"))
-            budgets[line.split("--model ")[1].split()[0]] = settings["train"]["budget_images"]
+            budgets[line.split("--out ")[1].split()[0]] = settings["train"]["budget_images"]
     plan = Plan(load(ROOT / "config.yaml", ["scale=small"]))
     assert budgets == {plan.supervised(0.1, 0, "resnet20").file("model.pt"): 150000,
                        plan.yardstick(0.1, 0, "resnet26").file("model.pt"): 300000}

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from noisy.split import load_split, make_split, save_split
+from noisy.split import load_split, make_split, save_split, split_stage
 
 # 10 classes of unequal size (100..145 images), shuffled like the official batches.
 LABELS = np.random.default_rng(0).permutation(np.repeat(np.arange(10), np.arange(100, 150, 5)))
@@ -91,7 +91,15 @@ def test_save_and_load_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.unlabeled, split.unlabeled)
     np.testing.assert_array_equal(loaded.labeled_per_class, split.labeled_per_class)
     assert (loaded.labeled_ratio, loaded.seed, loaded.mode) == (0.1, 7, "stratified")
-    summary = json.loads(path.with_suffix(".json").read_text())
-    assert summary == split.summary()
-    assert summary["labeled"] + summary["unlabeled"] == LABELS.size
-    assert summary["labeled_per_class"] == [int(count) for count in split.labeled_per_class]
+
+
+def test_the_split_stage_writes_its_summary_where_it_is_told(tiny_data, tmp_path):
+    settings = {"labeled_ratio": 0.25, "seed": 7, "mode": "stratified", "train_per_class": None}
+    out, summary_file = tmp_path / "split.npz", tmp_path / "counts.json"
+    split = split_stage(str(tiny_data), settings, str(out), str(summary_file))
+    summary = json.loads(summary_file.read_text())
+    assert summary == split.summary() == load_split(out).summary()
+    assert summary["labeled"] + summary["unlabeled"] == 24
+    assert summary["labeled_per_class"] == [2, 2, 2]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["counts.json", "data",
+                                                                "split.npz"]

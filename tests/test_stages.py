@@ -85,6 +85,7 @@ def test_inserting_an_experiment_moves_nothing(config, scale, position):
     for table in tables.TABLES:
         assert tables.rows(after, table) == tables.rows(before, table)
     assert outputs.report_confusions(after) == outputs.report_confusions(before)
+    assert outputs.report_benchmarks(after) == outputs.report_benchmarks(before)
 
 
 def test_each_stage_gets_only_its_own_settings(config):
@@ -107,6 +108,15 @@ def test_a_student_budget_change_keeps_every_teacher(config):
     supervised = {model.dir for model in before.stages(Model) if model.trainset is None}
     assert supervised - {model.dir for model in after.stages(Model)} == {
         before.yardstick(0.1, 0, "resnet26").dir}  # yardsticks train with a student's budget
+
+
+def test_a_stage_rests_on_its_model_and_every_teacher_before_it(config):
+    plan = Plan(config)
+    chain = plan.chain("hard", 0)
+    last = chain.links[-1]
+    assert plan.trained_models(plan.evaluation(last.student).dir) == chain.models[::-1]
+    assert plan.trained_models(last.balance.dir) == chain.models[-2::-1]
+    assert plan.trained_models(chain.teacher.dir) == [chain.teacher]
 
 
 def test_an_unknown_folder_is_named(config):

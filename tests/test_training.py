@@ -303,7 +303,7 @@ def _train_command(tmp_path: Path, data: Path, source: list[str], name: str) -> 
     return ["train", "--data", str(data), *source, "--settings", STAGE_SETTINGS,
             "--state", str(out / "state.pt"), "--device", "cpu", "--threads", "1",
             "--checkpoint-interval-s", "0",
-            "--model", str(out / "model.pt"), "--history", str(out / "history.csv")]
+            "--out", str(out / "model.pt"), "--history", str(out / "history.csv")]
 
 
 def test_the_train_stage_trains_on_a_splits_labeled_part_or_a_students_set(tmp_path,

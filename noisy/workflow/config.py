@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-PRESET_KEYS = ("labeled_budget", "full_budget", "student_budget", "batch_size",
+PRESET_KEYS = ("labeled_budget", "full_budget", "student_budget", "batch_size", "split_mode",
                "train_per_class", "test_per_class", "monitor_test_size", "min_per_class",
                "max_gap", "fgsm_per_class", "robustness_per_class")
 

@@ -70,8 +70,10 @@ def report_figures(config: dict) -> list[str]:
     return figures
 
 
-def report_confusions(plan: Plan) -> list[str]:
-    """Confusion matrices of the final network of every reported chain (first seed)."""
+def report_confusions(plan: Plan) -> list[dict]:
+    """Confusion matrices of the final network of every reported chain (first seed): the
+    image (``path``), the ``model`` folder and the folder it learned from (``trained_on``:
+    its split or its balanced set)."""
     config = plan.config
     final = {experiment_settings(config, e)["chain"][-1] for e in config["experiments"]}
     final.add(config["table1"]["networks"][-1])
@@ -79,8 +81,26 @@ def report_confusions(plan: Plan) -> list[str]:
     models = [plan.stage(row["model"], Model) for table in report_tables(config)
               if not TABLES[table].counts
               for row in rows(plan, table) if row["seed"] == first_seed]
-    return list(dict.fromkeys(f"{plan.evaluation(model).dir}/confusion.png"
-                              for model in models if model.network in final))
+    models = {model.dir: model for model in models if model.network in final}
+    return [{"path": f"{plan.evaluation(model).dir}/confusion.png", "model": model.dir,
+             "trained_on": (model.split if model.trainset is None else model.trainset).dir}
+            for model in models.values()]
+
+
+def report_models(plan: Plan) -> list[Model]:
+    """Every model whose training the reported tables rest on: the models of each row's
+    result files and every teacher before them."""
+    folders = dict.fromkeys(path.rsplit("/", 1)[0] for table in report_tables(plan.config)
+                            for row in rows(plan, table) for path in row["files"].values())
+    models = {model.dir: model for folder in folders for model in plan.trained_models(folder)}
+    return list(models.values())
+
+
+def report_benchmarks(plan: Plan) -> list[dict]:
+    """The Snakemake benchmark file of every training of :func:`report_models`, with its
+    role (supervised or student): the report's compute accounting reads these alone."""
+    return [{"path": model.file("benchmark.tsv"), "role": model.role}
+            for model in report_models(plan)]
 
 
 def report_settings(plan: Plan) -> dict:

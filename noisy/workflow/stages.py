@@ -204,6 +204,24 @@ class Plan:
         """Every stage of ``kind``, in the order they were planned."""
         return [stage for stage in self._stages.values() if isinstance(stage, kind)]
 
+    def trained_models(self, folder: str) -> list[Model]:
+        """The models the stage in ``folder`` rests on: its model (the teacher of pseudo
+        labels or of a balanced set), then every teacher before it, back to the first."""
+        stage = self._stages.get(folder)
+        if isinstance(stage, Balance):
+            stage = stage.selection
+        if isinstance(stage, Selection):
+            stage = stage.teacher
+        if isinstance(stage, Evaluation | Robustness):
+            stage = stage.model
+        if not isinstance(stage, Model):
+            raise KeyError(f"{folder} is not a folder that rests on a model of the current "
+                           "configuration")
+        models = [stage]
+        while models[-1].trainset is not None:
+            models.append(models[-1].trainset.selection.teacher)
+        return models
+
     def _register(self, stage):
         known = self._stages.setdefault(stage.dir, stage)
         if known.settings != stage.settings:  # the folder name must define its content
@@ -214,7 +232,7 @@ class Plan:
     def split(self, ratio: float, seed: int) -> Split:
         """The split of ``ratio`` of the train set labeled, drawn with ``seed``."""
         settings = {"labeled_ratio": float(ratio), "seed": int(seed),
-                    "mode": self.config["split_mode"],
+                    "mode": self.preset["split_mode"],
                     "train_per_class": per_class(self.preset["train_per_class"])}
         name = (f"ratio{ratio_tag(ratio)}-seed{seed}-{settings['mode']}-"
                 f"{_size_tag(settings['train_per_class'])}")
