@@ -43,8 +43,6 @@ REMEDIES = {
     "trainset.json": _rerun("balance_classes"),
     "eval.json": _rerun("evaluate"),
     "robustness.json": _rerun("evaluate_robustness"),
-    "stage.json": "delete it and rerun Snakemake: the job of its folder writes it again (a "
-                  "training from its kept final state, without training)",
 }
 DEFAULT_REMEDY = "delete it and rerun Snakemake: the job that wrote it writes it again"
 REFUSED = ("refused: it holds objects other than tensors and plain values, and loading them "

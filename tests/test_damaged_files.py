@@ -15,7 +15,7 @@ import torch
 from conftest import make_canonical_dataset
 
 from noisy import cli
-from noisy.atomic import save_npy, save_npz, write_json
+from noisy.atomic import save_npz, write_json
 from noisy.balancing import balance_stage
 from noisy.files import DamagedFileError
 from noisy.models import Architecture, build_model, load_checkpoint, save_model
@@ -63,6 +63,7 @@ def results(tmp_path: Path) -> dict[str, Path]:
              "cifar10_c": root / "robustness" / "c" / "gaussian_noise.npy",
              "cifar10_p": root / "robustness" / "p" / "translate.npy"}
     dataset = make_canonical_dataset(files["cifar10.npz"], 2, 2, CLASSES)
+    write_json(files["cifar10.json"], {"source": {"kind": "synthetic"}})
     split = make_split(dataset.train_labels, 0.5, 0, "random")
     save_split(split, files["split.npz"])
     save_model(build_model(Architecture()), files["model.pt"], role="supervised")
@@ -72,15 +73,17 @@ def results(tmp_path: Path) -> dict[str, Path]:
              probs=np.eye(10, dtype=np.float32)[dataset.train_labels[split.unlabeled]])
     select_stage(str(files["cifar10.npz"]), str(files["split.npz"]),
                  str(files["predictions.npz"]), {"threshold": 0.5, "label_type": "hard"},
-                 str(files["candidates.npz"]))
+                 str(files["candidates.npz"]), str(files["candidates.json"]))
     balance_stage(str(files["candidates.npz"]), {"min_per_class": 2, "max_gap": 1},
-                  str(files["trainset.npz"]))
+                  str(files["trainset.npz"]), str(files["trainset.json"]))
     write_json(files["eval.json"], {"top1": 50.0, "top5": 90.0, "labeled": 10, "params": 1})
     write_json(files["robustness.json"], {"top1": 50.0, "fgsm": {
         "epsilons": [0.0], "accuracy": [50.0], "accuracy_unchanged": [50.0], "n": 10}})
     robust = len(robustness_subset(dataset.test_labels, 1))
-    save_npy(files["cifar10_c"], np.zeros((5 * robust, 32, 32, 3), np.uint8))
-    save_npy(files["cifar10_p"], np.zeros((robust, 3, 32, 32, 3), np.uint8))
+    for kind in ("cifar10_c", "cifar10_p"):
+        files[kind].parent.mkdir(parents=True, exist_ok=True)
+    np.save(files["cifar10_c"], np.zeros((5 * robust, 32, 32, 3), np.uint8))
+    np.save(files["cifar10_p"], np.zeros((robust, 3, 32, 32, 3), np.uint8))
     return files
 
 
@@ -97,14 +100,18 @@ def command(results: dict[str, Path], kind: str, out: Path) -> list[str]:
     device = ["--device", "cpu", "--threads", "1"]
     robustness = {"test_per_class": None, "fgsm_per_class": 1, "fgsm_epsilons": [0.0],
                   "robustness_per_class": 1, "official": False}
-    report = ["report", "--results", str(results["cifar10.npz"].parents[1]),
-              "--out-md", str(out / "report.md"), "--out-html", str(out / "report.html")]
+    benchmarks = [{"path": str(results["stage.json"].with_name("benchmark.tsv")),
+                   "role": "supervised"}]
+    report = ["report", "--data-summary", files["cifar10.json"], "--benchmarks",
+              json.dumps(benchmarks), "--out", str(out / "report.md"), "--html",
+              str(out / "report.html")]
     evaluate_robustness = [
         "evaluate-robustness", "--data", files["cifar10.npz"], "--model", files["model.pt"],
         "--settings", json.dumps(robustness), "--corruptions", files["cifar10_c"],
         "--perturbations", files["cifar10_p"], "--out", str(out / "r.json"), *device]
     return {
         "cifar10.npz": ["split", "--data", files["cifar10.npz"], "--out", str(out / "split.npz"),
+                        "--summary", str(out / "split.json"),
                         "--settings", json.dumps({"train_per_class": None, "seed": 0,
                                                   "labeled_ratio": 0.5, "mode": "random"})],
         "split.npz": ["predict", "--data", files["cifar10.npz"], "--split", files["split.npz"],
@@ -115,12 +122,14 @@ def command(results: dict[str, Path], kind: str, out: Path) -> list[str]:
         "predictions.npz": ["select", "--data", files["cifar10.npz"], "--split",
                             files["split.npz"], "--predictions", files["predictions.npz"],
                             "--settings", '{"threshold": 0.5, "label_type": "hard"}',
-                            "--out", str(out / "candidates.npz")],
+                            "--out", str(out / "candidates.npz"),
+                            "--summary", str(out / "candidates.json")],
         "candidates.npz": ["balance", "--candidates", files["candidates.npz"], "--settings",
-                           '{"min_per_class": 2, "max_gap": 1}', "--out", str(out / "t.npz")],
+                           '{"min_per_class": 2, "max_gap": 1}', "--out", str(out / "t.npz"),
+                           "--summary", str(out / "t.json")],
         "trainset.npz": ["train", "--data", files["cifar10.npz"], "--trainset",
                          files["trainset.npz"], "--state", str(out / "state.pt"),
-                         "--model", str(out / "model.pt"), "--history", str(out / "h.csv"),
+                         "--out", str(out / "model.pt"), "--history", str(out / "h.csv"),
                          "--settings", '{"arch": {"network": "resnet20"}, "monitor_test_size": '
                          '4, "train": {"budget_images": 12, "batch_size": 8}}', *device[2:]],
         "cifar10_c": evaluate_robustness,
@@ -133,8 +142,7 @@ def command(results: dict[str, Path], kind: str, out: Path) -> list[str]:
                             "--out", str(out / "table4.csv")],
         "robustness.json": ["figure1", "--entries", json.dumps([{
             "label": "hard", "seed": 0, "path": files["robustness.json"]}]),
-            "--png", str(out / "f.png"), "--csv", str(out / "f.csv")],
-        "stage.json": report,
+            "--out", str(out / "f.png"), "--csv", str(out / "f.csv")],
         "cifar10.json": report,
     }[kind]
 
@@ -159,8 +167,6 @@ REMEDIES = {
     "trainset.json": rerun("balance_classes"),
     "candidates.json": rerun("select_pseudo_labels"),
     "robustness.json": rerun("evaluate_robustness"),
-    "stage.json": "delete it and rerun Snakemake: the job of its folder writes it again (a "
-                  "training from its kept final state, without training)",
     "cifar10.json": rerun("prepare_data"),
 }
 
@@ -216,15 +222,15 @@ def test_arrays_of_the_wrong_shape_are_named_with_the_shape_expected(results, tm
     assert run_job(results, "predictions.npz", tmp_path, caplog).startswith(
         f"DamagedFileError: {results['predictions.npz']}: array 'probs' has shape (4, 10), "
         "expected (n=5, k); ")
-    save_npy(results["cifar10_c"], np.zeros((7, 32, 32, 3), np.uint8))
+    np.save(results["cifar10_c"], np.zeros((7, 32, 32, 3), np.uint8))
     assert run_job(results, "cifar10_c", tmp_path, caplog).startswith(
         f"DamagedFileError: {results['cifar10_c']}: holds 7 images, expected 5 severities of "
         "10 test images; ")
 
 
 def test_an_official_cifar10_c_file_too_short_asks_for_a_sound_copy(tmp_path):
-    path = tmp_path / "official" / "fog.npy"
-    save_npy(path, np.zeros((5 * 8, 32, 32, 3), np.uint8))
+    path = tmp_path / "fog.npy"
+    np.save(path, np.zeros((5 * 8, 32, 32, 3), np.uint8))
     with pytest.raises(DamagedFileError, match="holds 40 images, expected 5 severities of at "
                        "least 10 test images; replace it with a sound copy of the official "
                        "CIFAR-10-C file"):
