@@ -147,6 +147,15 @@ def test_a_finished_run_would_rerun_nothing(workdir):
             workdir, "-n", *DONE_TARGETS, "--rerun-triggers", trigger, config=DONE_CONFIG))
     assert "Nothing to be done" in finish(snakemake(workdir, "-n", *DONE_TARGETS,
                                                     config=DONE_CONFIG))
+    # Where a job runs is no part of what it computes: the run above (device auto) planned
+    # for the CPU, by name and through the CPU profile (its config file sets device: cpu),
+    # has nothing to do either.
+    assert "Nothing to be done" in finish(snakemake(workdir, "-n", *DONE_TARGETS,
+                                                    config=[*DONE_CONFIG, "device=cpu"]))
+    profile = ROOT / "profiles" / "cpu"
+    assert "Nothing to be done" in finish(snakemake(
+        workdir, "-n", "--profile", str(profile), "--configfile", str(ROOT / "config.yaml"),
+        str(profile / "workflow-config.yaml"), *DONE_TARGETS, config=DONE_CONFIG))
     # The report's compute counts the trainings behind its tables, each once.
     trainings = outputs.report_models(plan(workdir, DONE_CONFIG))
     report = (workdir / "run/results/report.md").read_text()
