@@ -15,13 +15,13 @@ from pathlib import Path
 
 
 def _prepare_data(args) -> None:
-    from noisy.data import prepare
+    from noisy.method.data import prepare
 
     prepare(args.source, args.out, args.summary, download_root=args.download_root)
 
 
 def _split(args) -> None:
-    from noisy.split import split_stage
+    from noisy.method.split import split_stage
 
     split_stage(args.data, json.loads(args.settings), args.out, args.summary)
 
@@ -35,14 +35,14 @@ def _train(args) -> None:
 
 
 def _evaluate(args) -> None:
-    from noisy.evaluation import evaluate_clean
+    from noisy.method.evaluation import evaluate_clean
 
     evaluate_clean(args.model, args.data, args.out, json.loads(args.settings),
                    confusion_path=args.confusion, device=args.device, threads=args.threads)
 
 
 def _evaluate_robustness(args) -> None:
-    from noisy.evaluation import evaluate_robustness
+    from noisy.method.evaluation import evaluate_robustness
 
     evaluate_robustness(args.model, args.data, args.out, json.loads(args.settings),
                         args.corruptions, args.perturbations, device=args.device,
@@ -50,19 +50,19 @@ def _evaluate_robustness(args) -> None:
 
 
 def _generate_corruption(args) -> None:
-    from noisy.robustness import generate_corruption
+    from noisy.method.robustness import generate_corruption
 
     generate_corruption(args.data, args.name, args.per_class or None, args.seed, args.out)
 
 
 def _generate_perturbation(args) -> None:
-    from noisy.robustness import generate_perturbation
+    from noisy.method.robustness import generate_perturbation
 
     generate_perturbation(args.data, args.name, args.per_class or None, args.seed, args.out)
 
 
 def _corruption_grid(args) -> None:
-    from noisy.robustness import corruption_grid_figure
+    from noisy.method.robustness import corruption_grid_figure
 
     corruption_grid_figure(args.data, args.out, args.seed)
 
@@ -75,65 +75,65 @@ def _predict(args) -> None:
 
 
 def _select(args) -> None:
-    from noisy.pseudo_labels import select_stage
+    from noisy.method.pseudo_labels import select_stage
 
     select_stage(args.data, args.split, args.predictions, json.loads(args.settings), args.out,
                  args.summary)
 
 
 def _balance(args) -> None:
-    from noisy.balancing import balance_stage
+    from noisy.method.balancing import balance_stage
 
     balance_stage(args.candidates, json.loads(args.settings), args.out, args.summary)
 
 
 def _table(args) -> None:
-    from noisy.tables import build
+    from noisy.reporting.table_csv import build
 
     build(args.name, json.loads(args.rows), args.out)
 
 
 def _self_training_check(args) -> None:
-    from noisy.self_training import build
+    from noisy.reporting.self_training import build
 
     build(json.loads(args.rows), args.out)
 
 
 def _figure1(args) -> None:
-    from noisy.figures import fgsm_figure
+    from noisy.reporting.figures import fgsm_figure
 
     fgsm_figure(json.loads(args.entries), args.out, args.csv)
 
 
 def _training_curves(args) -> None:
-    from noisy.figures import training_curves_figure
+    from noisy.reporting.figures import training_curves_figure
 
     training_curves_figure(json.loads(args.entries), args.out)
 
 
 def _class_counts(args) -> None:
-    from noisy.figures import class_counts_figure
+    from noisy.reporting.figures import class_counts_figure
 
     class_counts_figure(args.tables, args.out)
 
 
 def _seed_spread(args) -> None:
-    from noisy.figures import seed_spread_figure
-    from noisy.report import paper_table
+    from noisy.reporting.figures import seed_spread_figure
+    from noisy.reporting.report import paper_table
 
     paper = args.paper or str(paper_table(Path(args.table).stem))
     seed_spread_figure(args.table, paper, args.out, args.labeled_ratios)
 
 
 def _report(args) -> None:
-    from noisy.report import write_report
+    from noisy.reporting.report import write_report
 
     write_report(args.out, args.html, json.loads(args.settings), args.tables, args.figures,
                  json.loads(args.confusions), json.loads(args.benchmarks), args.data_summary)
 
 
 def _estimate(args) -> None:
-    from noisy.estimate import estimate, format_plan
+    from noisy.tools.estimate import estimate, format_plan
 
     table, rates = estimate(args.targets, args.config, rates_path=args.rates,
                             device=args.device, forceall=args.all, steps=args.steps)
@@ -141,8 +141,8 @@ def _estimate(args) -> None:
 
 
 def _throughput(args) -> None:
-    from noisy.atomic import write_text
-    from noisy.estimate import probe
+    from noisy.files import write_text
+    from noisy.tools.estimate import probe
 
     rates = probe(args.networks, args.device, args.batch_size, args.steps, args.jobs,
                   precision=args.precision)
@@ -174,7 +174,7 @@ DEFINITION_INPUTS = {"train": ("data", "split", "trainset"),
 def _write_definition(args) -> None:
     """The stage.json of a stage whose folder name hashes its definition: its settings and
     the files it reads."""
-    from noisy.atomic import write_json
+    from noisy.files import write_json
 
     inputs = {name: getattr(args, name) for name in DEFINITION_INPUTS[args.command]
               if getattr(args, name) is not None}

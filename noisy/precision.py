@@ -19,7 +19,7 @@ fingerprint of its resumable state, so the two can never disagree.
 (``/proc/driver/nvidia/gpus``). The resolution happens where the plan is made (where
 Snakemake runs): on a cluster whose nodes differ from the login node, set ``precision``
 explicitly. The teacher's probabilities and every evaluation run in fp32 whatever the
-precision (:func:`noisy.device.full_precision`).
+precision (:func:`noisy.method.device.full_precision`).
 """
 
 from __future__ import annotations

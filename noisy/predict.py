@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from noisy.atomic import save_npz
-from noisy.data import load
-from noisy.device import resolve_device, set_threads
-from noisy.inference import predict_probs
-from noisy.models import load_model
-from noisy.split import load_split
+from noisy.files import save_npz
+from noisy.method.data import load
+from noisy.method.device import resolve_device, set_threads
+from noisy.method.inference import predict_probs
+from noisy.method.models import load_model
+from noisy.method.split import load_split
 
 
 def predict_unlabeled(model_path: str, data_path: str, split_path: str, out_path: str,

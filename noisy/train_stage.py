@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from noisy.data import Dataset, load
-from noisy.models import Architecture
-from noisy.pseudo_labels import TrainingSet, labeled_targets
-from noisy.split import load_split
-from noisy.training import TrainSettings, train
+from noisy.method.data import Dataset, load
+from noisy.method.models import Architecture
+from noisy.method.pseudo_labels import TrainingSet, labeled_targets
+from noisy.method.split import load_split
+from noisy.method.training import TrainSettings, train
 
 
 def monitor_indices(test_size: int, monitor_size: int, seed: int = 0) -> np.ndarray:
@@ -47,7 +47,7 @@ def train_stage(data_path: str, settings: dict, state_path: str, model_path: str
     ``settings``: ``arch`` and ``train`` (:class:`Architecture` and :class:`TrainSettings`
     fields that define the model) and ``monitor_test_size``; ``device``, ``threads`` and
     ``checkpoint_interval_s`` say where and how it runs. Writes the model and its history;
-    returns the summary of :func:`noisy.training.train`.
+    returns the summary of :func:`noisy.method.training.train`.
     """
     if (split_path is None) == (trainset_path is None):
         raise ValueError("give exactly one of a split and a training set")

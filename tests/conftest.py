@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from noisy.data import BATCHES_FOLDER, Dataset, save
+from noisy.method.data import BATCHES_FOLDER, Dataset, save
 
 CLASSES = ("cat", "dog", "frog")
 # The real CIFAR-10 as JPEG images, beside the project where it is shared (a clone

@@ -1,5 +1,6 @@
-"""Batched augmentation (noisy.augment) and the paper's PIL path (noisy.pil_augment): both
-against the original code's outputs (tests/fixtures/randaugment_original.md), and each other.
+"""Batched augmentation (noisy.method.augment) and the paper's PIL path
+(noisy.method.pil_augment): both against the original code's outputs
+(tests/fixtures/randaugment_original.md), and each other.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import torch
 from conftest import REAL_CIFAR10
 from PIL import Image
 
-import noisy.augment as augment
-from noisy.augment import (
+import noisy.method.augment as augment
+from noisy.method.augment import (
     MEAN,
     OP_NAMES,
     OP_RANGES,
@@ -29,7 +30,7 @@ from noisy.augment import (
     op_value,
     standardize,
 )
-from noisy.pil_augment import PILRandAugment, apply_pil_op, paper_train_transform
+from noisy.method.pil_augment import PILRandAugment, apply_pil_op, paper_train_transform
 
 PIXEL_OPS = ["identity", "auto_contrast", "equalize", "invert", "posterize", "solarize",
              "solarize_add", "color", "contrast", "brightness", "sharpness"]

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import noisy
-from noisy.balancing import balance, balance_report
-from noisy.pseudo_labels import TrainingSet
+from noisy.method.balancing import balance, balance_report
+from noisy.method.pseudo_labels import TrainingSet
 
 TABLES = Path(noisy.__file__).parent / "paper_tables"
 CHAIN = ("resnet20", "resnet26", "resnet32", "resnet38")

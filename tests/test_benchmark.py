@@ -7,7 +7,7 @@ import re
 import torch
 import torch.nn.functional as F
 
-from noisy import benchmark
+from noisy.tools import benchmark
 
 
 def test_paper_and_our_step_compute_the_same_update():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import yaml
 
-from noisy.split import make_split
-from noisy.subsets import per_class_subset
+from noisy.method.split import make_split
+from noisy.method.subsets import per_class_subset
 from noisy.workflow import config as noisy_config
 from noisy.workflow.stages import Plan
 

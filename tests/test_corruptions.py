@@ -7,7 +7,7 @@ import pytest
 from conftest import REAL_CIFAR10
 from PIL import Image
 
-from noisy.corruptions import (
+from noisy.method.corruptions import (
     BENCHMARK_CORRUPTIONS,
     CORRUPTIONS,
     SEVERITIES,
@@ -17,8 +17,8 @@ from noisy.corruptions import (
     frost_textures,
     write_corruption,
 )
-from noisy.image_filters import hsv_to_rgb, motion_blur, rgb_to_hsv
-from noisy.perturbations import (
+from noisy.method.image_filters import hsv_to_rgb, motion_blur, rgb_to_hsv
+from noisy.method.perturbations import (
     FRAMES,
     PERTURBATIONS,
     STARTS_CLEAN,

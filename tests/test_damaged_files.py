@@ -15,14 +15,13 @@ import torch
 from conftest import make_canonical_dataset
 
 from noisy import cli
-from noisy.atomic import save_npz, write_json
-from noisy.balancing import balance_stage
-from noisy.files import DamagedFileError
-from noisy.models import Architecture, build_model, load_checkpoint, save_model
-from noisy.pseudo_labels import select_stage
-from noisy.robustness import load_corruption, robustness_subset
-from noisy.split import make_split, save_split
-from noisy.training import TrainSettings, train
+from noisy.files import DamagedFileError, save_npz, write_json
+from noisy.method.balancing import balance_stage
+from noisy.method.models import Architecture, build_model, load_checkpoint, save_model
+from noisy.method.pseudo_labels import select_stage
+from noisy.method.robustness import load_corruption, robustness_subset
+from noisy.method.split import make_split, save_split
+from noisy.method.training import TrainSettings, train
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck")

@@ -22,7 +22,7 @@ from conftest import (
 )
 from PIL import Image
 
-from noisy.data import Dataset, DataSourceError, load, prepare
+from noisy.method.data import Dataset, DataSourceError, load, prepare
 
 CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                  "ship", "truck")

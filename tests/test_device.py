@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from noisy import device as noisy_device
-from noisy.device import claim_gpu, jobs_per_gpu, resolve_device
+from noisy.method import device as noisy_device
+from noisy.method.device import claim_gpu, jobs_per_gpu, resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,7 +98,7 @@ def test_full_slots_wait_for_a_release(tmp_path):
 
 def test_slot_of_a_killed_process_is_freed(tmp_path):
     child_code = (
-        "import time; from pathlib import Path; from noisy.device import claim_gpu;"
+        "import time; from pathlib import Path; from noisy.method.device import claim_gpu;"
         f"held = claim_gpu(['0', '1'], 1, Path({str(tmp_path)!r})); print('claimed', flush=True);"
         "time.sleep(60)"
     )
@@ -166,10 +166,10 @@ def test_every_model_job_runs_on_the_configured_device(tmp_path):
     (["predict", "--data", "d", "--split", "s", "--model", "m", "--out", "o",
       "--device", "cuda:1"], "noisy.predict.predict_unlabeled"),
     (["evaluate", "--data", "d", "--model", "m", "--out", "o", "--settings", "{}",
-      "--device", "cuda:1"], "noisy.evaluation.evaluate_clean"),
+      "--device", "cuda:1"], "noisy.method.evaluation.evaluate_clean"),
     (["evaluate-robustness", "--data", "d", "--model", "m", "--out", "o", "--settings", "{}",
       "--corruptions", "c.npy", "--perturbations", "p.npy", "--device", "cuda:1"],
-     "noisy.evaluation.evaluate_robustness"),
+     "noisy.method.evaluation.evaluate_robustness"),
 ])
 def test_the_command_line_hands_the_device_on(monkeypatch, argv, target):
     from noisy import cli
@@ -200,7 +200,7 @@ class _Recorder(torch.nn.Module):
 def test_predictions_are_fp32_even_inside_an_autocast_region():
     """The teacher's probabilities never come from bf16 (on CUDA the old code autocast
     them; here an enclosing CPU bf16 region stands in for it)."""
-    from noisy.inference import predict_probs
+    from noisy.method.inference import predict_probs
 
     torch.manual_seed(0)
     model = _Recorder()
@@ -214,7 +214,7 @@ def test_predictions_are_fp32_even_inside_an_autocast_region():
 
 
 def test_fgsm_runs_in_fp32_even_inside_an_autocast_region():
-    from noisy.attacks import fgsm_accuracy
+    from noisy.method.attacks import fgsm_accuracy
 
     torch.manual_seed(0)
     model = _Recorder()

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from noisy import cli, estimate
+from noisy import cli
+from noisy.tools import estimate
 from noisy.workflow.stages import Model, Plan
 
 # CI scale with explicit sizes, so the expected counts below follow from this list alone.

@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from noisy.attacks import fgsm_accuracy
-from noisy.metrics import (
+from noisy.method.attacks import fgsm_accuracy
+from noisy.method.metrics import (
     BENCHMARK_CORRUPTIONS,
     EXTRA_CORRUPTIONS,
     confusion_matrix,
@@ -221,7 +221,7 @@ def test_figure1_csv_reports_both_fgsm_accountings(tmp_path):
     correct and unchanged); the figure draws the standard one."""
     import pandas as pd
 
-    from noisy.figures import fgsm_figure
+    from noisy.reporting.figures import fgsm_figure
 
     path = tmp_path / "robustness.json"
     path.write_text(json.dumps({"fgsm": {"epsilons": [0.0, 0.1], "accuracy": [80.0, 30.0],

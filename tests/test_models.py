@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from noisy.models import (
+from noisy.method.models import (
     Architecture,
     build_model,
     count_parameters,

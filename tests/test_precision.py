@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 import noisy.precision as precision
+from noisy.method.training import TrainSettings
 from noisy.precision import cpu_has_native_bf16, resolve_precision, training_definition
-from noisy.training import TrainSettings
 from noisy.workflow.config import load
 from noisy.workflow.stages import Model, Plan
 

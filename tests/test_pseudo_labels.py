@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from noisy.pseudo_labels import (
+from noisy.method.pseudo_labels import (
     LABEL_TYPES,
     TrainingSet,
     labeled_targets,

@@ -9,7 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from noisy import cli, estimate, figures, report
+from noisy import cli
+from noisy.reporting import figures, report
+from noisy.tools import estimate
 from noisy.workflow import outputs
 from noisy.workflow.config import load
 from noisy.workflow.stages import Model, Plan

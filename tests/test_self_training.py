@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 from test_config import ROOT, jobs_in, run_snakemake
 
-from noisy.self_training import build
+from noisy.reporting.self_training import build
 from noisy.workflow.config import load
 from noisy.workflow.outputs import self_training_rows
 from noisy.workflow.stages import Plan

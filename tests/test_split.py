@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from noisy.split import load_split, make_split, save_split, split_stage
+from noisy.method.split import load_split, make_split, save_split, split_stage
 
 # 10 classes of unequal size (100..145 images), shuffled like the official batches.
 LABELS = np.random.default_rng(0).permutation(np.repeat(np.arange(10), np.arange(100, 150, 5)))

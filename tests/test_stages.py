@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from noisy import estimate
+from noisy.tools import estimate
 from noisy.workflow import outputs, tables
 from noisy.workflow.config import coerce_cli_values
 from noisy.workflow.stages import Balance, Model, Plan, Selection

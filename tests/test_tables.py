@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from noisy import tables
+from noisy.reporting import table_csv as tables
 from noisy.workflow import tables as registry
 from noisy.workflow.stages import Model, Plan
 from tests.test_config import ROOT
@@ -109,7 +109,7 @@ def test_robustness_metrics_log_perturbations_left_out_of_the_mfr(caplog):
              "perturbation": {"flip_probability": {"translate": 0.02, "rotate": 0.01}}}
     baseline = {**model, "perturbation": {"flip_probability": {"translate": 0.04,
                                                                "rotate": 0.0}}}
-    with caplog.at_level("WARNING", logger="noisy.tables"):
+    with caplog.at_level("WARNING", logger="noisy.reporting.table_csv"):
         values = tables.robustness_metrics(model, baseline)
     assert values["mfr"] == 50.0
     assert "mFR leaves out rotate" in caplog.text

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-import noisy.training as training
+import noisy.method.training as training
 from noisy import cli
-from noisy.balancing import balance
-from noisy.data import load
-from noisy.models import Architecture, load_checkpoint, load_model
-from noisy.pseudo_labels import select
-from noisy.resume import JobLockedError, exclusive_lock
-from noisy.split import make_split, save_split
-from noisy.training import (
+from noisy.method.balancing import balance
+from noisy.method.data import load
+from noisy.method.models import Architecture, load_checkpoint, load_model
+from noisy.method.pseudo_labels import select
+from noisy.method.resume import JobLockedError, exclusive_lock
+from noisy.method.split import make_split, save_split
+from noisy.method.training import (
     TrainSettings,
     epochs_for_budget,
     lr_milestone_steps,
@@ -106,7 +106,7 @@ def test_a_finished_job_whose_outputs_were_deleted_rewrites_them_without_trainin
         raise AssertionError("a finished job trained again")
 
     monkeypatch.setattr(training, "sgd_step", no_training)
-    with caplog.at_level("INFO", logger="noisy.training"):
+    with caplog.at_level("INFO", logger="noisy.method.training"):
         _, summary = run_training(tmp_path, "run", mixup_alpha=1.0)
     assert "training already finished" in caplog.text and "no epoch trained" in caplog.text
     assert summary["epochs"] == 4
@@ -198,7 +198,7 @@ import sys
 import numpy as np
 sys.path.insert(0, {root!r})
 from tests.test_training import ARCH, tiny_problem
-from noisy.training import TrainSettings, train
+from noisy.method.training import TrainSettings, train
 images, targets, test_x, test_y = tiny_problem()
 settings = TrainSettings(budget_images=48 * {epochs}, batch_size=16, seed=3, threads=1,
                          checkpoint_interval_s=0)
@@ -239,7 +239,7 @@ import logging
 import sys
 import time
 sys.path.insert(0, {root!r})
-import noisy.training as training
+import noisy.method.training as training
 from tests.test_training import ARCH, tiny_problem
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 real_step = training.sgd_step

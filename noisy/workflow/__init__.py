@@ -6,6 +6,8 @@
 * :mod:`noisy.workflow.tables`: the registry of the paper's tables and the files each reads;
 * :mod:`noisy.workflow.outputs`: what the figures, the report and the self-training check read.
 
-Nothing here imports torch, scipy, matplotlib or pandas: a dry run stays fast. The code
-the jobs run lives in the rest of :mod:`noisy`.
+Nothing here imports torch, scipy, matplotlib or pandas: a dry run stays fast. Besides
+itself the plan uses only the shared, torch-free :mod:`noisy.precision` (what defines a
+model's arithmetic); the code the jobs run lives in :mod:`noisy.method` and
+:mod:`noisy.reporting`.
 """

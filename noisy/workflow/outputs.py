@@ -119,8 +119,9 @@ def report_settings(plan: Plan) -> dict:
 
 
 def self_training_rows(plan: Plan) -> list[dict]:
-    """Rows of results/self_training.csv (see :mod:`noisy.self_training`): keys, budget and
-    the result files each reads. Every experiment must start from the same teacher."""
+    """Rows of results/self_training.csv (see :mod:`noisy.reporting.self_training`): keys,
+    budget and the result files each reads. Every experiment must start from the same
+    teacher."""
     config, values = plan.config, plan.preset
     check = config["self_training_check"]
     teachers = {(experiment_settings(config, name)["labeled_ratio"],

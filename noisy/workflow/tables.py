@@ -2,9 +2,10 @@
 
 :data:`TABLES` holds everything about a table (its kind, row keys, metrics, title, notes,
 sorting, which paper file it is compared with), the way torchvision's ``presets.py``
-holds everything about one variant; the planning below, :mod:`noisy.tables` (building
-the CSV), :mod:`noisy.report` and :mod:`noisy.figures` read it. :func:`rows` lists a
-table's rows for a configuration: the row keys and the files each row reads.
+holds everything about one variant; the planning below, :mod:`noisy.reporting.table_csv`
+(building the CSV), :mod:`noisy.reporting.report` and :mod:`noisy.reporting.figures` read
+it. :func:`rows` lists a table's rows for a configuration: the row keys and the files each
+row reads.
 """
 
 from __future__ import annotations

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from noisy.atomic import write_json
-from noisy.attacks import fgsm_accuracy
-from noisy.augment import standardize
-from noisy.data import Dataset, load
-from noisy.device import resolve_device, set_threads
-from noisy.inference import predict_probs
-from noisy.metrics import (
+from noisy.files import write_json
+from noisy.method.attacks import fgsm_accuracy
+from noisy.method.augment import standardize
+from noisy.method.data import Dataset, load
+from noisy.method.device import resolve_device, set_threads
+from noisy.method.inference import predict_probs
+from noisy.method.metrics import (
     confusion_matrix,
     expected_calibration_error,
     flip_probability,
@@ -30,12 +30,12 @@ from noisy.metrics import (
     plot_confusion_matrix,
     topk_accuracy,
 )
-from noisy.models import count_parameters, load_checkpoint
-from noisy.progress import ProgressLog
-from noisy.robustness import load_corruption, load_perturbation, robustness_subset
-from noisy.subsets import TEST_SUBSET_SEED, per_class_subset
+from noisy.method.models import count_parameters, load_checkpoint
+from noisy.method.progress import ProgressLog
+from noisy.method.robustness import load_corruption, load_perturbation, robustness_subset
+from noisy.method.subsets import TEST_SUBSET_SEED, per_class_subset
 
-log = logging.getLogger("noisy.evaluation")
+log = logging.getLogger("noisy.method.evaluation")
 
 
 def _predictions(model, images: np.ndarray, device) -> np.ndarray:

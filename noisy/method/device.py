@@ -28,7 +28,7 @@ from noisy.precision import cpu_has_native_bf16
 JOBS_PER_GPU_ENV = "NOISY_JOBS_PER_GPU"
 LOCK_DIR_ENV = "NOISY_GPU_LOCK_DIR"
 
-log = logging.getLogger("noisy.device")
+log = logging.getLogger("noisy.method.device")
 
 # The GPU index this process claimed and the open lock file that holds its slot.
 _claim: tuple[int, IO[str]] | None = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from noisy.augment import normalize
-from noisy.device import CONV_MEMORY_FORMAT, full_precision
+from noisy.method.augment import normalize
+from noisy.method.device import CONV_MEMORY_FORMAT, full_precision
 
 
 def images_to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -32,8 +32,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from noisy.atomic import save_npz, write_json
-from noisy.files import read_npz
+from noisy.files import read_npz, save_npz, write_json
 
 IMAGE_SIZE = 32
 SPLITS = ("train", "test")

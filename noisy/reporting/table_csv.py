@@ -13,12 +13,11 @@ import logging
 
 import pandas as pd
 
-from noisy.atomic import atomic_path
-from noisy.files import read_json
-from noisy.metrics import BENCHMARK_CORRUPTIONS, mean_flip_rate, summarise_corruptions
+from noisy.files import atomic_path, read_json
+from noisy.method.metrics import BENCHMARK_CORRUPTIONS, mean_flip_rate, summarise_corruptions
 from noisy.workflow.tables import TABLES
 
-log = logging.getLogger("noisy.tables")
+log = logging.getLogger("noisy.reporting.table_csv")
 # What a robustness table reads of a robustness.json.
 ROBUSTNESS_KEYS = ("top1", "ece", "paper_ece", "corruption", "perturbation")
 

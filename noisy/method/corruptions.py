@@ -21,8 +21,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from noisy.atomic import atomic_path
-from noisy.image_filters import (
+from noisy.files import atomic_path
+from noisy.method.image_filters import (
     GRAY_WEIGHTS,
     WATER_COLOUR,
     affine_from_points,

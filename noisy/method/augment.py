@@ -2,7 +2,7 @@
 
 All functions take a whole batch ``(B, 3, H, W)`` of uint8 images on any device, without
 per-image Python loops. All randomness comes from an explicit ``torch.Generator`` on the
-images' device. Every op matches the paper's PIL implementation (:mod:`noisy.pil_augment`)
+images' device. Every op matches the paper's PIL implementation (:mod:`noisy.method.pil_augment`)
 pixel for pixel, including Pillow's fixed-point nearest-neighbour affine resampling.
 
 One RandAugment round draws an op per sample. Two code paths give identical images:

@@ -28,10 +28,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from noisy.atomic import atomic_path
-from noisy.files import DamagedFileError, read_torch
+from noisy.files import DamagedFileError, atomic_path, read_torch
 
-log = logging.getLogger("noisy.resume")
+log = logging.getLogger("noisy.method.resume")
 
 
 class JobLockedError(RuntimeError):

@@ -4,7 +4,7 @@
     DataLoader workers, batches moved to the device, then the paper's training step
     (eager, fp32, the default NCHW memory layout);
 (b) ours: uint8 images resident on the device, batched :class:`TrainAugment`, then our
-    training step (:func:`noisy.training.sgd_step`: channels_last), exactly as training
+    training step (:func:`noisy.method.training.sgd_step`: channels_last), exactly as training
     runs it, in fp32 and under bf16 autocast (config ``precision``); with ``--compile``
     also under ``torch.compile``.
 
@@ -48,12 +48,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from noisy.augment import TrainAugment
-from noisy.device import CONV_MEMORY_FORMAT, resolve_device
-from noisy.models import NETWORK_DEPTHS, Architecture, build_model
-from noisy.pil_augment import paper_train_transform
-from noisy.resume import save_state
-from noisy.training import (
+from noisy.method.augment import TrainAugment
+from noisy.method.device import CONV_MEMORY_FORMAT, resolve_device
+from noisy.method.models import NETWORK_DEPTHS, Architecture, build_model
+from noisy.method.pil_augment import paper_train_transform
+from noisy.method.resume import save_state
+from noisy.method.training import (
     TrainSettings,
     monitor_scores,
     monitored_epochs,
@@ -359,8 +359,8 @@ def report_overhead(networks: list[str], device: torch.device, data: str | None,
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``python -m noisy.benchmark [--data PATH] [--networks ...] ...``."""
-    parser = argparse.ArgumentParser(prog="python -m noisy.benchmark", description=__doc__,
+    """Command line: ``python -m noisy.tools.benchmark [--data PATH] [--networks ...] ...``."""
+    parser = argparse.ArgumentParser(prog="python -m noisy.tools.benchmark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None,
                         help="canonical CIFAR-10 .npz or the JPEG tarball (default: synthetic)")

@@ -17,9 +17,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from noisy.atomic import atomic_path  # noqa: E402
-from noisy.files import read_json  # noqa: E402
-from noisy.report import HEADERS, align, compared_metrics, row_label  # noqa: E402
+from noisy.files import (
+    atomic_path,  # noqa: E402
+    read_json,  # noqa: E402
+)
+from noisy.reporting.report import HEADERS, align, compared_metrics, row_label  # noqa: E402
 from noisy.workflow.tables import TABLES  # noqa: E402
 
 # Figure 1 of the paper draws the network without self-training in orange.
@@ -53,7 +55,7 @@ def fgsm_frame(entries: list[dict]) -> pd.DataFrame:
 
     ``accuracy``: adversarial prediction == label (the standard one, drawn in the
     figure); ``accuracy_unchanged``: the report's accounting, clean prediction correct
-    and unchanged by the attack (:func:`noisy.attacks.fgsm_accuracy`).
+    and unchanged by the attack (:func:`noisy.method.attacks.fgsm_accuracy`).
     """
     records = []
     for entry in entries:

@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from noisy.atomic import write_json
-from noisy.pseudo_labels import TrainingSet
+from noisy.files import write_json
+from noisy.method.pseudo_labels import TrainingSet
 
 
 def _check_settings(min_per_class: int, max_gap: int) -> None:

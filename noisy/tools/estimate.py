@@ -33,19 +33,19 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from noisy.device import CONV_MEMORY_FORMAT, resolve_device, set_threads
 from noisy.files import read_json
-from noisy.inference import predict_logits
-from noisy.models import Architecture, build_model
-from noisy.perturbations import FRAMES
+from noisy.method.device import CONV_MEMORY_FORMAT, resolve_device, set_threads
+from noisy.method.inference import predict_logits
+from noisy.method.models import Architecture, build_model
+from noisy.method.perturbations import FRAMES
+from noisy.method.training import epochs_for_budget, monitored_epochs, sgd_step
 from noisy.precision import resolve_precision
-from noisy.training import epochs_for_budget, monitored_epochs, sgd_step
 from noisy.workflow.config import per_class
 from noisy.workflow.stages import Evaluation, Model, Plan, Robustness
 
 CIFAR_TRAIN, CIFAR_TEST, NUM_CLASSES = 50_000, 10_000, 10
 CORRUPTION_SEVERITIES = 5
-WORKFLOW_ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from noisy.atomic import atomic_path
-from noisy.corruptions import BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS
+from noisy.files import atomic_path
+from noisy.method.corruptions import BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS
 
 __all__ = [
     "BENCHMARK_CORRUPTIONS",

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from noisy.atomic import save_npz, write_json
-from noisy.data import load
-from noisy.files import read_npz
-from noisy.subsets import per_class_subset
+from noisy.files import read_npz, save_npz, write_json
+from noisy.method.data import load
+from noisy.method.subsets import per_class_subset
 
 MODES = ("random", "stratified")
 # The arrays of a split file and their shapes (see noisy.files.read_npz).

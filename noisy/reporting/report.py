@@ -4,7 +4,7 @@
 '<json>' --tables ... --figures ... --confusions '<json>' --benchmarks '<json>'
 --data-summary results/data/cifar10.json`` (:mod:`noisy.cli`) writes a Markdown report
 (images by relative path) and a self-contained HTML one (images embedded), both from one
-list of sections (:mod:`noisy.document`). It reads the files it is given and nothing else;
+list of sections (:mod:`noisy.reporting.document`). It reads the files it is given and nothing else;
 the workflow's plan decides which (:mod:`noisy.workflow.outputs`).
 """
 
@@ -18,9 +18,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from noisy.atomic import write_text
-from noisy.document import Bullets, Figure, Gallery, Paragraph, Section, Table, to_html, to_markdown
-from noisy.files import read_json
+from noisy.files import read_json, write_text
+from noisy.reporting.document import (
+    Bullets,
+    Figure,
+    Gallery,
+    Paragraph,
+    Section,
+    Table,
+    to_html,
+    to_markdown,
+)
 from noisy.workflow.tables import TABLES
 
 PAPER_TRAIN_SIZE = 50000

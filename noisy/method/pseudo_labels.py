@@ -21,10 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from noisy.atomic import save_npz, write_json
-from noisy.data import load
-from noisy.files import read_npz
-from noisy.split import load_split
+from noisy.files import read_npz, save_npz, write_json
+from noisy.method.data import load
+from noisy.method.split import load_split
 
 LABEL_TYPES = ("hard", "soft", "smooth")
 PSEUDO_SCALE = 0.99

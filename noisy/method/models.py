@@ -17,9 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from noisy.atomic import atomic_path
-from noisy.device import CONV_MEMORY_FORMAT
-from noisy.files import DamagedFileError, read_torch, remedy_for
+from noisy.files import DamagedFileError, atomic_path, read_torch, remedy_for
+from noisy.method.device import CONV_MEMORY_FORMAT
 
 NETWORK_DEPTHS = {"resnet20": 20, "resnet26": 26, "resnet32": 32, "resnet38": 38}
 STOCHASTIC_DEPTH_MODES = ("batch", "sample")

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from noisy.atomic import atomic_path
-from noisy.files import read_json
+from noisy.files import atomic_path, read_json
 
 COLUMNS = ["seed", "role", "experiment", "network", "train_images", "labeled", "pseudo",
            "top1", "top5", "vs_teacher", "vs_yardstick"]

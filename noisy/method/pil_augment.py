@@ -3,7 +3,7 @@
 The paper (embedded-noisystudent) uses the RandAugment of ildoonet/pytorch-randaugment, fed
 one PIL image at a time through a DataLoader. This module reimplements those 17 operations
 with the same semantics, so it serves both as the reference for the batched tensor path in
-:mod:`noisy.augment` and as the baseline of the throughput benchmark:
+:mod:`noisy.method.augment` and as the baseline of the throughput benchmark:
 
 - geometric ops use ``Image.transform(AFFINE)`` / ``Image.rotate`` with Pillow's defaults:
   nearest-neighbour resampling and black fill; the sign flips with probability 0.5;
@@ -31,7 +31,7 @@ import torch
 import torchvision.transforms as T
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
-from noisy.augment import MEAN, OP_NAMES, SIGNED_OPS, STD, op_value
+from noisy.method.augment import MEAN, OP_NAMES, SIGNED_OPS, STD, op_value
 
 CUTOUT_FILL = (125, 123, 114)
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from noisy.device import full_precision
+from noisy.method.device import full_precision
 
 
 def _as_tensor(values: np.ndarray | torch.Tensor) -> torch.Tensor:

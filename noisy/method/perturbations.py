@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from noisy.corruptions import CHUNK_SIZE, chunk_rng, write_npy_chunks
-from noisy.image_filters import (
+from noisy.method.corruptions import CHUNK_SIZE, chunk_rng, write_npy_chunks
+from noisy.method.image_filters import (
     WATER_COLOUR,
     gaussian_blur,
     motion_blur,

@@ -30,21 +30,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from noisy.atomic import write_text
-from noisy.augment import TrainAugment, mixup
-from noisy.device import (
+from noisy.files import write_text
+from noisy.method.augment import TrainAugment, mixup
+from noisy.method.device import (
     CONV_MEMORY_FORMAT,
     autocast,
     resolve_device,
     set_threads,
     warn_if_bf16_is_emulated,
 )
-from noisy.inference import images_to_tensor, predict_logits
-from noisy.models import Architecture, build_model, count_parameters, save_model
-from noisy.pil_augment import PILBatchAugment
-from noisy.precision import training_definition
-from noisy.progress import format_duration
-from noisy.resume import (
+from noisy.method.inference import images_to_tensor, predict_logits
+from noisy.method.models import Architecture, build_model, count_parameters, save_model
+from noisy.method.pil_augment import PILBatchAugment
+from noisy.method.progress import format_duration
+from noisy.method.resume import (
     StopRequest,
     exclusive_lock,
     fingerprint,
@@ -52,8 +51,9 @@ from noisy.resume import (
     save_state,
     stop_on_sigterm,
 )
+from noisy.precision import training_definition
 
-log = logging.getLogger("noisy.training")
+log = logging.getLogger("noisy.method.training")
 
 CROP_PADDING = 4  # the paper's random crop: 32x32 from the image padded by 4 pixels
 HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc",
@@ -129,7 +129,7 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     """Cross-entropy against target vectors, each renormalised to sum to one.
 
     Pseudo targets carry a 0.99 scale (a ranking device for class balancing, see
-    :mod:`noisy.pseudo_labels`); renormalising keeps the loss a proper cross-entropy for
+    :mod:`noisy.method.pseudo_labels`); renormalising keeps the loss a proper cross-entropy for
     every target type.
     """
     targets = targets / targets.sum(dim=1, keepdim=True)
@@ -245,7 +245,7 @@ class _Run:
     def save(self, finished: bool = False) -> None:
         """Save the whole run as its state: tensors and plain values only (the scheduler's
         milestones are a ``collections.Counter``, which ``weights_only`` loading allows), so
-        :func:`noisy.resume.load_state` reads it without unpickling code."""
+        :func:`noisy.method.resume.load_state` reads it without unpickling code."""
         save_state(self.state_path, {
             "fingerprint": self.fingerprint, "epoch": self.epoch, "finished": finished,
             "current": self.current.to_state() if self.current is not None else None,

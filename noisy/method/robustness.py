@@ -12,11 +12,11 @@ import os
 
 import numpy as np
 
-from noisy.corruptions import corruption_grid, write_corruption
-from noisy.data import load
 from noisy.files import DamagedFileError, read_npy
-from noisy.perturbations import write_perturbation
-from noisy.subsets import TEST_SUBSET_SEED, per_class_subset
+from noisy.method.corruptions import corruption_grid, write_corruption
+from noisy.method.data import load
+from noisy.method.perturbations import write_perturbation
+from noisy.method.subsets import TEST_SUBSET_SEED, per_class_subset
 
 
 def robustness_subset(test_labels: np.ndarray, per_class: int | None) -> np.ndarray:

@@ -1,0 +1,13 @@
+"""Reporting: result files turned into the paper's tables, the figures and the report.
+
+* :mod:`~noisy.reporting.table_csv`: one of the paper's tables as a CSV, from the result
+  files its rows read (the rows come from :mod:`noisy.workflow.tables`);
+* :mod:`~noisy.reporting.self_training`: teacher, students and yardsticks side by side;
+* :mod:`~noisy.reporting.figures`: Figure 1, training curves, class counts, seed spread;
+* :mod:`~noisy.reporting.report`: the report and its comparison with the paper's numbers,
+  written through :mod:`~noisy.reporting.document` (Markdown and HTML).
+
+It reads JSON and CSV files and never imports torch. It uses the plan's torch-free table
+registry (:mod:`noisy.workflow.tables`) and the method's metrics (relative mCE and mFR are
+computed from two models' raw robustness results), never a job or a tool.
+"""
