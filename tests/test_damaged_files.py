@@ -16,9 +16,8 @@ from conftest import make_canonical_dataset
 
 from noisy import cli
 from noisy.files import DamagedFileError, save_npz, write_json
-from noisy.method.balancing import balance_stage
+from noisy.method.device import use_device
 from noisy.method.models import Architecture, build_model, load_checkpoint, save_model
-from noisy.method.pseudo_labels import select_stage
 from noisy.method.robustness import load_corruption, robustness_subset
 from noisy.method.split import make_split, save_split
 from noisy.method.training import TrainSettings, train
@@ -70,11 +69,15 @@ def results(tmp_path: Path) -> dict[str, Path]:
     files["stage.json"].with_name("benchmark.tsv").write_text("s\tcpu_time\n60.0\t120.0\n")
     save_npz(files["predictions.npz"], indices=split.unlabeled,
              probs=np.eye(10, dtype=np.float32)[dataset.train_labels[split.unlabeled]])
-    select_stage(str(files["cifar10.npz"]), str(files["split.npz"]),
-                 str(files["predictions.npz"]), {"threshold": 0.5, "label_type": "hard"},
-                 str(files["candidates.npz"]), str(files["candidates.json"]))
-    balance_stage(str(files["candidates.npz"]), {"min_per_class": 2, "max_gap": 1},
-                  str(files["trainset.npz"]), str(files["trainset.json"]))
+    assert cli.main(["select", "--data", str(files["cifar10.npz"]), "--split",
+                     str(files["split.npz"]), "--predictions", str(files["predictions.npz"]),
+                     "--settings", '{"threshold": 0.5, "label_type": "hard"}',
+                     "--out", str(files["candidates.npz"]),
+                     "--summary", str(files["candidates.json"])]) == 0
+    assert cli.main(["balance", "--candidates", str(files["candidates.npz"]),
+                     "--settings", '{"min_per_class": 2, "max_gap": 1}',
+                     "--out", str(files["trainset.npz"]),
+                     "--summary", str(files["trainset.json"])]) == 0
     write_json(files["eval.json"], {"top1": 50.0, "top5": 90.0, "labeled": 10, "params": 1})
     write_json(files["robustness.json"], {"top1": 50.0, "fgsm": {
         "epsilons": [0.0], "accuracy": [50.0], "accuracy_unchanged": [50.0], "n": 10}})
@@ -279,14 +282,14 @@ def tiny_problem(n: int = 32) -> tuple[np.ndarray, ...]:
     return images, np.eye(10, dtype=np.float32)[labels], images[:8], labels[:8]
 
 
-SETTINGS = TrainSettings(budget_images=64, batch_size=16, seed=1, threads=1,
-                         checkpoint_interval_s=0)
+SETTINGS = TrainSettings(budget_images=64, batch_size=16, seed=1, checkpoint_interval_s=0)
 
 
 def run_training(folder: Path) -> dict:
     images, targets, test_x, test_y = tiny_problem()
     return train(Architecture(), SETTINGS, images, targets, test_x, test_y,
-                 folder / "model.pt", folder / "history.csv", folder / "state.pt")
+                 folder / "model.pt", folder / "history.csv", folder / "state.pt",
+                 device=use_device("cpu", 1))
 
 
 @pytest.fixture(scope="module")

@@ -160,25 +160,32 @@ def test_every_model_job_runs_on_the_configured_device(tmp_path):
         assert " --device cpu " in command, command
 
 
-@pytest.mark.parametrize("argv, target", [
-    (["train", "--data", "d", "--split", "s", "--settings", "{}", "--state", "s.pt",
-      "--model", "m", "--history", "h", "--device", "cuda:1"], "noisy.train_stage.train_stage"),
-    (["predict", "--data", "d", "--split", "s", "--model", "m", "--out", "o",
-      "--device", "cuda:1"], "noisy.predict.predict_unlabeled"),
-    (["evaluate", "--data", "d", "--model", "m", "--out", "o", "--settings", "{}",
-      "--device", "cuda:1"], "noisy.method.evaluation.evaluate_clean"),
-    (["evaluate-robustness", "--data", "d", "--model", "m", "--out", "o", "--settings", "{}",
-      "--corruptions", "c.npy", "--perturbations", "p.npy", "--device", "cuda:1"],
-     "noisy.method.evaluation.evaluate_robustness"),
+class _DeviceChosen(Exception):
+    """Stops a job right after it chose its device."""
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--data", "d", "--split", "s", "--settings", "{}", "--state", "s.pt",
+     "--out", "m", "--history", "h"],
+    ["predict", "--data", "d", "--split", "s", "--model", "m", "--out", "o"],
+    ["evaluate", "--data", "d", "--model", "m", "--out", "o", "--settings", "{}"],
+    ["evaluate-robustness", "--data", "d", "--model", "m", "--out", "o", "--settings", "{}",
+     "--corruptions", "c.npy", "--perturbations", "p.npy"],
 ])
-def test_the_command_line_hands_the_device_on(monkeypatch, argv, target):
+def test_every_model_job_takes_its_device_and_threads_the_same_way(monkeypatch, argv):
     from noisy import cli
 
     calls = []
-    module, name = target.rsplit(".", 1)
-    monkeypatch.setattr(f"{module}.{name}", lambda *args, **kwargs: calls.append(kwargs))
-    assert cli.main(argv) == 0
-    assert calls[0]["device"] == "cuda:1"
+
+    def chosen(name, threads):
+        calls.append((name, threads))
+        raise _DeviceChosen
+
+    job = cli.COMMANDS[argv[0]]
+    monkeypatch.setattr(f"{job}.use_device", chosen)
+    with pytest.raises(_DeviceChosen):
+        cli.main([*argv, "--device", "cuda:1", "--threads", "3"])
+    assert calls == [("cuda:1", 3)]
 
 
 # ------------------------------------------------------- fp32 outside the training step

@@ -90,6 +90,6 @@ def test_the_plan_and_the_resume_fingerprint_share_one_definition(machine):
     plan = Plan(load(ROOT / "config.yaml", ["scale=demo"]))
     for model in plan.stages(Model):
         planned = model.settings["train"]
-        job = TrainSettings(**planned, device="cuda:1", threads=3, checkpoint_interval_s=7)
+        job = TrainSettings(**planned, checkpoint_interval_s=7)
         assert job.definition() == training_definition(planned) == planned
         assert set(planned) >= {"precision", "compile"} and "device" not in planned

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from noisy.method.split import load_split, make_split, save_split, split_stage
+from noisy import cli
+from noisy.method.split import load_split, make_split, save_split
 
 # 10 classes of unequal size (100..145 images), shuffled like the official batches.
 LABELS = np.random.default_rng(0).permutation(np.repeat(np.arange(10), np.arange(100, 150, 5)))
@@ -96,9 +97,10 @@ def test_save_and_load_round_trip(tmp_path):
 def test_the_split_stage_writes_its_summary_where_it_is_told(tiny_data, tmp_path):
     settings = {"labeled_ratio": 0.25, "seed": 7, "mode": "stratified", "train_per_class": None}
     out, summary_file = tmp_path / "split.npz", tmp_path / "counts.json"
-    split = split_stage(str(tiny_data), settings, str(out), str(summary_file))
+    assert cli.main(["split", "--data", str(tiny_data), "--settings", json.dumps(settings),
+                     "--out", str(out), "--summary", str(summary_file)]) == 0
     summary = json.loads(summary_file.read_text())
-    assert summary == split.summary() == load_split(out).summary()
+    assert summary == load_split(out).summary()
     assert summary["labeled"] + summary["unlabeled"] == 24
     assert summary["labeled_per_class"] == [2, 2, 2]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["counts.json", "data",

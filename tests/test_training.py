@@ -13,6 +13,7 @@ import noisy.method.training as training
 from noisy import cli
 from noisy.method.balancing import balance
 from noisy.method.data import load
+from noisy.method.device import use_device
 from noisy.method.models import Architecture, load_checkpoint, load_model
 from noisy.method.pseudo_labels import select
 from noisy.method.resume import JobLockedError, exclusive_lock
@@ -64,7 +65,7 @@ def tiny_problem(n=48, seed=0):
     return images, targets, images[:16], labels[:16]
 
 
-SETTINGS = dict(budget_images=48 * 4, batch_size=16, seed=3, threads=1, checkpoint_interval_s=0)
+SETTINGS = dict(budget_images=48 * 4, batch_size=16, seed=3, checkpoint_interval_s=0)
 ARCH = Architecture(network="resnet20", final_survival=0.8, dropout=0.5)
 
 
@@ -73,7 +74,7 @@ def run_training(tmp_path: Path, name: str, **overrides):
     settings = TrainSettings(**{**SETTINGS, **overrides})
     out = tmp_path / name
     summary = train(ARCH, settings, images, targets, test_x, test_y, out / "model.pt",
-                    out / "history.csv", out / "state.pt")
+                    out / "history.csv", out / "state.pt", device=use_device("cpu", 1))
     return out, summary
 
 
@@ -198,13 +199,14 @@ import sys
 import numpy as np
 sys.path.insert(0, {root!r})
 from tests.test_training import ARCH, tiny_problem
+from noisy.method.device import use_device
 from noisy.method.training import TrainSettings, train
 images, targets, test_x, test_y = tiny_problem()
-settings = TrainSettings(budget_images=48 * {epochs}, batch_size=16, seed=3, threads=1,
+settings = TrainSettings(budget_images=48 * {epochs}, batch_size=16, seed=3,
                          checkpoint_interval_s=0)
 out = {out!r}
 train(ARCH, settings, images, targets, test_x, test_y, out + "/model.pt",
-      out + "/history.csv", out + "/state.pt")
+      out + "/history.csv", out + "/state.pt", device=use_device("cpu", 1))
 """
 
 
@@ -240,6 +242,7 @@ import sys
 import time
 sys.path.insert(0, {root!r})
 import noisy.method.training as training
+from noisy.method.device import use_device
 from tests.test_training import ARCH, tiny_problem
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 real_step = training.sgd_step
@@ -256,11 +259,11 @@ def slow_step(*args):
 
 training.sgd_step = slow_step
 images, targets, test_x, test_y = tiny_problem()
-settings = training.TrainSettings(budget_images=48 * 2, batch_size=4, seed=3, threads=1,
+settings = training.TrainSettings(budget_images=48 * 2, batch_size=4, seed=3,
                                   mixup_alpha=1.0, checkpoint_interval_s=3600)
 out = {out!r}
 training.train(ARCH, settings, images, targets, test_x, test_y, out + "/model.pt",
-               out + "/history.csv", out + "/state.pt")
+               out + "/history.csv", out + "/state.pt", device=use_device("cpu", 1))
 """
 
 

@@ -28,7 +28,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from noisy.files import write_json
 from noisy.method.pseudo_labels import TrainingSet
 
 
@@ -111,23 +110,3 @@ def balance_report(before_counts: Sequence[int], after_counts: Sequence[int]) ->
         "total_before": sum(before),
         "total_after": sum(after),
     }
-
-
-def balance_stage(candidates_path: str, settings: dict, out_path: str,
-                  summary_path: str) -> dict:
-    """The balance stage: candidates file → balanced training set (``out_path``), its
-    counts before and after as JSON (``summary_path``).
-
-    ``pseudo`` counts every training image that is not one of the unique labeled
-    images (duplicated labeled images count as pseudo, as P in the paper's tables).
-    """
-    candidates = TrainingSet.load(candidates_path)
-    num_classes = candidates.targets.shape[1]
-    balanced = balance(candidates, num_classes, settings["min_per_class"], settings["max_gap"])
-    balanced.save(out_path)
-    labeled = int(candidates.is_labeled.sum())
-    report = balance_report(candidates.class_counts(num_classes),
-                            balanced.class_counts(num_classes))
-    summary = {**report, "labeled": labeled, "pseudo": report["total_after"] - labeled}
-    write_json(summary_path, summary)
-    return summary

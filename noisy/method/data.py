@@ -5,7 +5,7 @@ The ``.npz`` holds ``train_images``/``test_images`` (N, 32, 32, 3) uint8,
 file the caller names) records its sha256, the counts per class and where the data came
 from.
 
-Sources (see :func:`prepare`):
+Sources (see :func:`read_source`):
 
 * ``"torchvision"``: the official CIFAR-10, downloaded and md5-checked by torchvision;
 * a ``cifar-10-batches-py`` folder (or a folder holding one): the official pickled batches;
@@ -65,22 +65,16 @@ class Dataset:
     classes: tuple[str, ...]
 
 
-def prepare(source: str, out_path: str | os.PathLike,
-            summary_path: str | os.PathLike | None = None,
-            download_root: str | os.PathLike | None = None) -> dict:
-    """Read ``source``, write the canonical ``.npz`` to ``out_path`` (and its summary to
-    ``summary_path`` if given) and return the summary.
+def read_source(source: str, download_root: str | os.PathLike) -> tuple[Dataset, dict]:
+    """The data set of ``source`` and a description of where it came from (for the summary).
 
-    ``download_root`` is where torchvision downloads to (default: beside ``out_path``).
+    ``download_root`` is where torchvision downloads to (``source`` ``"torchvision"``).
     Raises :class:`DataSourceError` for a missing, unknown or malformed source.
     """
     if source == "torchvision":
-        root = Path(download_root) if download_root is not None else Path(out_path).parent
-        dataset = _read_torchvision(root)
-        description = {"kind": "torchvision", "download_root": str(root)}
-    else:
-        dataset, description = _read_path(Path(source))
-    return save(dataset, out_path, description, summary_path)
+        root = Path(download_root)
+        return _read_torchvision(root), {"kind": "torchvision", "download_root": str(root)}
+    return _read_path(Path(source))
 
 
 def save(dataset: Dataset, out_path: str | os.PathLike, source: dict,
@@ -111,7 +105,7 @@ def save(dataset: Dataset, out_path: str | os.PathLike, source: dict,
 
 
 def load(path: str | os.PathLike) -> Dataset:
-    """Load a canonical ``.npz`` written by :func:`prepare`; a damaged file raises
+    """Load a canonical ``.npz`` written by :func:`save`; a damaged file raises
     :class:`noisy.files.DamagedFileError`."""
     data = read_npz(path, DATA_ARRAYS)
     return Dataset(

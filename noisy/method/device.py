@@ -28,7 +28,7 @@ from noisy.precision import cpu_has_native_bf16
 JOBS_PER_GPU_ENV = "NOISY_JOBS_PER_GPU"
 LOCK_DIR_ENV = "NOISY_GPU_LOCK_DIR"
 
-log = logging.getLogger("noisy.method.device")
+log = logging.getLogger(__name__)
 
 # The GPU index this process claimed and the open lock file that holds its slot.
 _claim: tuple[int, IO[str]] | None = None
@@ -123,6 +123,14 @@ def set_threads(threads: int | None) -> None:
     """Limit torch's CPU threads (Snakemake passes the rule's ``threads``)."""
     if threads:
         torch.set_num_threads(int(threads))
+
+
+def use_device(name: str = "auto", threads: int | None = None) -> torch.device:
+    """The device a job computes on, the same way for every job that runs a network
+    (training, prediction, evaluation): torch limited to ``threads`` CPU threads, then
+    ``name`` resolved (:func:`resolve_device`, which may claim a GPU)."""
+    set_threads(threads)
+    return resolve_device(name)
 
 
 def autocast(device: torch.device, precision: str):

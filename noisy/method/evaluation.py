@@ -1,10 +1,10 @@
 """Evaluation of one trained model: clean accuracy and calibration; FGSM, CIFAR-10-C and -P.
 
-Two stages: :func:`evaluate_clean` (every model) and :func:`evaluate_robustness` (the
-models a table asks robustness of; it repeats the clean metrics). One JSON per model and
-stage holds the raw numbers (errors per corruption and severity, flip probabilities per
-perturbation); scores relative to a baseline model (relative mCE, mFR) are computed when
-the tables are built, from two such files.
+:func:`evaluate_clean` scores every model; :func:`evaluate_robustness` the models a table
+asks robustness of (it repeats the clean metrics). Each returns the raw numbers (errors per
+corruption and severity, flip probabilities per perturbation) as one JSON-ready dict;
+scores relative to a baseline model (relative mCE, mFR) are computed when the tables are
+built, from two such results (:mod:`noisy.reporting.table_csv`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from noisy.files import write_json
 from noisy.method.attacks import fgsm_accuracy
 from noisy.method.augment import standardize
-from noisy.method.data import Dataset, load
-from noisy.method.device import resolve_device, set_threads
+from noisy.method.data import Dataset
 from noisy.method.inference import predict_probs
 from noisy.method.metrics import (
     confusion_matrix,
@@ -27,15 +25,14 @@ from noisy.method.metrics import (
     flip_probability,
     is_noise_perturbation,
     paper_calibration_error,
-    plot_confusion_matrix,
     topk_accuracy,
 )
-from noisy.method.models import count_parameters, load_checkpoint
+from noisy.method.models import count_parameters
 from noisy.method.progress import ProgressLog
 from noisy.method.robustness import load_corruption, load_perturbation, robustness_subset
 from noisy.method.subsets import TEST_SUBSET_SEED, per_class_subset
 
-log = logging.getLogger("noisy.method.evaluation")
+log = logging.getLogger(__name__)
 
 
 def _predictions(model, images: np.ndarray, device) -> np.ndarray:
@@ -43,20 +40,14 @@ def _predictions(model, images: np.ndarray, device) -> np.ndarray:
     return predict_probs(model, flat, device).argmax(1).reshape(images.shape[:-3])
 
 
-def _load(model_path: str, data_path: str, device: str, threads: int | None):
-    set_threads(threads)
-    dev = resolve_device(device)
-    model, metadata = load_checkpoint(model_path, dev)
-    return model, metadata, load(data_path), dev
-
-
-def _clean_metrics(model, metadata: dict, dataset: Dataset, test_per_class: int | None,
-                   dev: torch.device, model_path: str,
-                   confusion_path: str | None = None) -> dict:
-    """Top-1/5, calibration and the confusion matrix on the clean test subset."""
+def evaluate_clean(model, metadata: dict, dataset: Dataset, test_per_class: int | None,
+                   device: torch.device, name: str) -> dict:
+    """Top-1/5, calibration and the confusion matrix of ``model`` (named ``name`` in the log)
+    on the clean test subset of ``test_per_class`` images per class (None: all), with the
+    model's ``metadata`` (how it was trained)."""
     chosen = per_class_subset(dataset.test_labels, test_per_class, TEST_SUBSET_SEED)
     labels = dataset.test_labels[chosen]
-    probs = predict_probs(model, dataset.test_images[chosen], dev)
+    probs = predict_probs(model, dataset.test_images[chosen], device)
     paper_ece, paper_mce = paper_calibration_error(probs, labels)
     result = {
         **metadata,
@@ -69,27 +60,10 @@ def _clean_metrics(model, metadata: dict, dataset: Dataset, test_per_class: int 
         "paper_ece": paper_ece,
         "paper_mce": paper_mce,
     }
-    log.info("%s: clean top-1 %.2f%% on %d test images, ECE %.4f", model_path,
+    log.info("%s: clean top-1 %.2f%% on %d test images, ECE %.4f", name,
              result["top1"], result["n_test"], result["ece"])
     matrix = confusion_matrix(probs.argmax(1), labels, len(dataset.classes))
     result["confusion_matrix"] = matrix.tolist()
-    if confusion_path:
-        plot_confusion_matrix(matrix, [str(c) for c in dataset.classes], confusion_path)
-    return result
-
-
-def evaluate_clean(model_path: str, data_path: str, out_path: str, settings: dict,
-                   confusion_path: str | None = None, device: str = "auto",
-                   threads: int | None = None) -> dict:
-    """Score a saved model on the clean test set; write the metrics as JSON.
-
-    ``settings``: ``test_per_class`` (None: the whole test set). ``confusion_path``: a
-    PNG of the confusion matrix to draw.
-    """
-    model, metadata, dataset, dev = _load(model_path, data_path, device, threads)
-    result = _clean_metrics(model, metadata, dataset, settings["test_per_class"], dev,
-                            model_path, confusion_path)
-    write_json(out_path, result)
     return result
 
 
@@ -132,27 +106,24 @@ def _perturbation(model, robust: np.ndarray, files: list[str], official: bool,
     return {"flip_probability": flips, "n": int(robust.shape[0])}
 
 
-def evaluate_robustness(model_path: str, data_path: str, out_path: str, settings: dict,
+def evaluate_robustness(model, metadata: dict, dataset: Dataset, settings: dict,
                         corruption_files: list[str], perturbation_files: list[str],
-                        device: str = "auto", threads: int | None = None) -> dict:
-    """The clean metrics, FGSM, CIFAR-10-C and CIFAR-10-P of a saved model, as JSON.
+                        device: torch.device, name: str) -> dict:
+    """The clean metrics, FGSM, CIFAR-10-C and CIFAR-10-P of ``model``.
 
     ``settings``: ``test_per_class``, ``fgsm_per_class``, ``fgsm_epsilons``,
     ``robustness_per_class`` and ``official`` (whether the C/P files are the official
     10,000-image ones or generated here from the robustness subset).
     """
-    model, metadata, dataset, dev = _load(model_path, data_path, device, threads)
-    result = _clean_metrics(model, metadata, dataset, settings["test_per_class"], dev,
-                            model_path)
+    result = evaluate_clean(model, metadata, dataset, settings["test_per_class"], device, name)
     result["fgsm"] = _fgsm(model, dataset, settings["fgsm_per_class"],
-                           settings["fgsm_epsilons"], dev)
+                           settings["fgsm_epsilons"], device)
     robust = robustness_subset(dataset.test_labels, settings["robustness_per_class"])
     official = bool(settings["official"])
     progress = ProgressLog(log, len(corruption_files) + len(perturbation_files),
                            "CIFAR-10-C/-P file")
-    result["corruption"] = _corruption(model, dataset, robust, corruption_files, official, dev,
-                                       progress)
-    result["perturbation"] = _perturbation(model, robust, perturbation_files, official, dev,
-                                           progress)
-    write_json(out_path, result)
+    result["corruption"] = _corruption(model, dataset, robust, corruption_files, official,
+                                       device, progress)
+    result["perturbation"] = _perturbation(model, robust, perturbation_files, official,
+                                           device, progress)
     return result

@@ -21,9 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from noisy.files import read_npz, save_npz, write_json
-from noisy.method.data import load
-from noisy.method.split import load_split
+from noisy.files import read_npz, save_npz
 
 LABEL_TYPES = ("hard", "soft", "smooth")
 PSEUDO_SCALE = 0.99
@@ -189,30 +187,3 @@ def select(
             np.ones(len(labeled_indices), dtype=np.float32), max_probs[keep]
         ]),
     )
-
-
-def select_stage(data_path: str, split_path: str, predictions_path: str, settings: dict,
-                 out_path: str, summary_path: str) -> dict:
-    """The select stage: labeled images plus confident pseudo labels → candidates file.
-
-    Writes the candidate :class:`TrainingSet` to ``out_path`` and its per-class counts
-    before balancing (what the teacher hands on, Tables 4, 8, 9) to ``summary_path``.
-    """
-    dataset = load(data_path)
-    labeled = load_split(split_path).labeled
-    predictions = read_npz(predictions_path, PREDICTION_ARRAYS)
-    candidates = select(predictions["probs"], predictions["indices"], labeled,
-                        dataset.train_labels[labeled], settings["threshold"],
-                        settings["label_type"], settings.get("smoothing", 0.0))
-    candidates.save(out_path)
-    counts = candidates.class_counts(len(dataset.classes))
-    summary = {
-        "classes": [str(name) for name in dataset.classes],
-        "counts": [int(count) for count in counts],
-        "labeled": int(len(labeled)),
-        "pseudo": int(len(candidates) - len(labeled)),
-        "unlabeled_pool": int(len(predictions["indices"])),
-        "settings": settings,
-    }
-    write_json(summary_path, summary)
-    return summary

@@ -30,7 +30,7 @@ import torch
 
 from noisy.files import DamagedFileError, atomic_path, read_torch
 
-log = logging.getLogger("noisy.method.resume")
+log = logging.getLogger(__name__)
 
 
 class JobLockedError(RuntimeError):

@@ -1,9 +1,11 @@
 """Robustness test sets: CIFAR-10-C / CIFAR-10-P generated here, or the official files.
 
-Generated files follow the official layout for the evaluated test subset:
-``<corruption>.npy`` is (5 n, 32, 32, 3) severity-major, ``<perturbation>.npy`` is
-(n, frames, 32, 32, 3), where the n images are :func:`robustness_subset` of the test
-set. Official files hold all 10,000 test images; the same subset is read from them.
+Generated files (:func:`noisy.method.corruptions.write_corruption`,
+:func:`noisy.method.perturbations.write_perturbation`) follow the official layout for the
+evaluated test subset: ``<corruption>.npy`` is (5 n, 32, 32, 3) severity-major,
+``<perturbation>.npy`` is (n, frames, 32, 32, 3), where the n images are
+:func:`robustness_subset` of the test set. Official files hold all 10,000 test images;
+the same subset is read from them.
 """
 
 from __future__ import annotations
@@ -13,31 +15,12 @@ import os
 import numpy as np
 
 from noisy.files import DamagedFileError, read_npy
-from noisy.method.corruptions import corruption_grid, write_corruption
-from noisy.method.data import load
-from noisy.method.perturbations import write_perturbation
 from noisy.method.subsets import TEST_SUBSET_SEED, per_class_subset
 
 
 def robustness_subset(test_labels: np.ndarray, per_class: int | None) -> np.ndarray:
     """Indices of the test images the corrupted and perturbed sets are made from."""
     return per_class_subset(test_labels, per_class, TEST_SUBSET_SEED)
-
-
-def generate_corruption(data_path: str, name: str, per_class: int | None, seed: int,
-                        out_path: str | os.PathLike) -> None:
-    """Write CIFAR-10-C corruption ``name`` of the test subset to ``out_path``."""
-    dataset = load(data_path)
-    chosen = robustness_subset(dataset.test_labels, per_class)
-    write_corruption(dataset.test_images[chosen], name, seed, out_path)
-
-
-def generate_perturbation(data_path: str, name: str, per_class: int | None, seed: int,
-                          out_path: str | os.PathLike) -> None:
-    """Write CIFAR-10-P perturbation ``name`` of the test subset to ``out_path``."""
-    dataset = load(data_path)
-    chosen = robustness_subset(dataset.test_labels, per_class)
-    write_perturbation(dataset.test_images[chosen], name, seed, out_path)
 
 
 def _remedy(what: str, rule: str, official: bool) -> str:
@@ -77,10 +60,3 @@ def load_perturbation(path: str | os.PathLike, chosen: np.ndarray, official: boo
         raise DamagedFileError(path, f"holds {len(sequences)} sequences, expected "
                                f"{_chosen_count(chosen, official)}", remedy)
     return np.asarray(sequences[chosen] if official else sequences)
-
-
-def corruption_grid_figure(data_path: str, out_path: str, seed: int, images: int = 2) -> None:
-    """The corruption picture: a few test images under every corruption and severity."""
-    dataset = load(data_path)
-    chosen = robustness_subset(dataset.test_labels, 1)[:images]
-    corruption_grid(dataset.test_images[chosen], out_path, seed)

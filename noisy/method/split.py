@@ -11,9 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from noisy.files import read_npz, save_npz, write_json
-from noisy.method.data import load
-from noisy.method.subsets import per_class_subset
+from noisy.files import read_npz, save_npz
 
 MODES = ("random", "stratified")
 # The arrays of a split file and their shapes (see noisy.files.read_npz).
@@ -128,16 +126,3 @@ def load_split(path: str | os.PathLike) -> Split:
         seed=int(data["seed"]),
         mode=str(data["mode"]),
     )
-
-
-def split_stage(data_path: str, settings: dict, out_path: str, summary_path: str) -> Split:
-    """The split stage: a seeded train pool (``train_per_class``, small scales) split
-    into labeled and unlabeled indices, written to ``out_path``, its summary (counts per
-    class) to ``summary_path``."""
-    labels = load(data_path).train_labels
-    pool = per_class_subset(labels, settings["train_per_class"], settings["seed"])
-    split = make_split(labels, settings["labeled_ratio"], settings["seed"], settings["mode"],
-                       pool=pool)
-    save_split(split, out_path)
-    write_json(summary_path, split.summary())
-    return split

@@ -35,8 +35,6 @@ from noisy.method.augment import TrainAugment, mixup
 from noisy.method.device import (
     CONV_MEMORY_FORMAT,
     autocast,
-    resolve_device,
-    set_threads,
     warn_if_bf16_is_emulated,
 )
 from noisy.method.inference import images_to_tensor, predict_logits
@@ -53,8 +51,9 @@ from noisy.method.resume import (
 )
 from noisy.precision import training_definition
 
-log = logging.getLogger("noisy.method.training")
+log = logging.getLogger(__name__)
 
+CPU = torch.device("cpu")
 CROP_PADDING = 4  # the paper's random crop: 32x32 from the image padded by 4 pixels
 HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc",
                    "images_per_s", "wall_s")
@@ -79,9 +78,8 @@ class TrainSettings:
     monitor_epochs: int = 50  # epochs on which the monitor set is scored (last included)
     precision: str = "fp32"  # of the training step: fp32 | bf16 (autocast); resolved, not auto
     compile: bool = False  # torch.compile the training step (changes float rounding)
-    # Where and how the job runs: they do not change the result (noisy.precision.RUNTIME_KEYS).
-    device: str = field(default="auto", compare=False)
-    threads: int | None = field(default=None, compare=False)
+    # How often the job saves its state: it does not change the result
+    # (noisy.precision.RUNTIME_KEYS). Where it runs is train()'s device, as for every job.
     checkpoint_interval_s: float = field(default=60.0, compare=False)
 
     def __post_init__(self) -> None:
@@ -175,6 +173,13 @@ def _restore_rng_states(states: dict, device: torch.device,
     augment_generator.set_state(states["augment"])
     if device.type == "cuda" and "cuda" in states:
         torch.cuda.set_rng_state(states["cuda"], device)
+
+
+def monitor_indices(test_size: int, monitor_size: int, seed: int = 0) -> np.ndarray:
+    """A fixed, seeded subset of the test set scored on the monitored epochs (monitoring
+    only, never used to choose the model)."""
+    order = np.random.default_rng(seed).permutation(test_size)
+    return np.sort(order[:monitor_size])
 
 
 def monitor_scores(model, images: torch.Tensor, labels: torch.Tensor,
@@ -274,8 +279,10 @@ class _Run:
 def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
           train_targets: np.ndarray, test_images: np.ndarray, test_labels: np.ndarray,
           model_path: str | os.PathLike, history_path: str | os.PathLike,
-          state_path: str | os.PathLike, metadata: dict | None = None) -> dict:
-    """Train ``arch`` from scratch on (images, target vectors); write model and history.
+          state_path: str | os.PathLike, metadata: dict | None = None,
+          device: torch.device = CPU) -> dict:
+    """Train ``arch`` from scratch on (images, target vectors) on ``device``; write model
+    and history.
 
     ``train_images`` is (N, 32, 32, 3) uint8 (duplicates allowed), ``train_targets`` is
     (N, K) float. ``test_images``/``test_labels`` are only monitored, never used to
@@ -285,8 +292,6 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
     """
     if train_images.shape[0] != train_targets.shape[0]:
         raise ValueError(f"{train_images.shape[0]} images but {train_targets.shape[0]} targets")
-    set_threads(settings.threads)
-    device = resolve_device(settings.device)
     warn_if_bf16_is_emulated(device, settings.precision)
     size = train_images.shape[0]
     epochs = epochs_for_budget(settings.budget_images, size)

@@ -17,7 +17,7 @@ from noisy.files import atomic_path, read_json
 from noisy.method.metrics import BENCHMARK_CORRUPTIONS, mean_flip_rate, summarise_corruptions
 from noisy.workflow.tables import TABLES
 
-log = logging.getLogger("noisy.reporting.table_csv")
+log = logging.getLogger(__name__)
 # What a robustness table reads of a robustness.json.
 ROBUSTNESS_KEYS = ("top1", "ece", "paper_ece", "corruption", "perturbation")
 

@@ -1,4 +1,4 @@
-"""Throughput of the paper's input pipeline and training step against ours (not a test).
+"""tool benchmark: the paper's input pipeline and training step against ours (images/s).
 
 (a) paper: per-image PIL RandAugment + crop/flip/normalise (``paper_train_transform``) in
     DataLoader workers, batches moved to the device, then the paper's training step
@@ -34,7 +34,6 @@ monitor on ``monitor_epochs`` of the 1,000 epochs).
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import platform
@@ -240,8 +239,8 @@ class Paths:
         return epoch
 
 
-def run(networks: list[str], batches: int, device: torch.device, workers: int,
-        data: str | None, repeats: int, compile_model: bool) -> tuple[float, float, float]:
+def measure(networks: list[str], batches: int, device: torch.device, workers: int,
+            data: str | None, repeats: int, compile_model: bool) -> tuple[float, float, float]:
     """Print the measurements; return the augmentation per-core speedup, the step speedup
     (fp32) and the bf16 step speedup (over fp32) of the first network."""
     if device.type == "cuda":
@@ -358,10 +357,7 @@ def report_overhead(networks: list[str], device: torch.device, data: str | None,
               f"{figures['monitored']}/{figures['epochs']} epochs) {figures['after']:7.1%}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line: ``python -m noisy.tools.benchmark [--data PATH] [--networks ...] ...``."""
-    parser = argparse.ArgumentParser(prog="python -m noisy.tools.benchmark", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser) -> None:
     parser.add_argument("--data", default=None,
                         help="canonical CIFAR-10 .npz or the JPEG tarball (default: synthetic)")
     parser.add_argument("--networks", nargs="+", default=["resnet20", "resnet38"],
@@ -381,18 +377,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="images of the overhead's training epoch (default: 5,000)")
     parser.add_argument("--monitor-images", type=int, default=10_000,
                         help="monitor images of the overhead measurement (default: 10,000)")
-    args = parser.parse_args(argv)
+
+
+def run(args) -> None:
     device = resolve_device(args.device)
     batches = args.batches or (96 if device.type == "cuda" else 2)
     workers = args.workers or available_cores()
-    augment_speedup, step_speedup, bf16_speedup = run(
+    augment_speedup, step_speedup, bf16_speedup = measure(
         args.networks, batches, device, workers, args.data, args.repeats, args.compile)
     if args.overhead:
         report_overhead(args.networks, device, args.data, args.repeats, args.epoch_images,
                         args.monitor_images)
     print(f"augment_speedup={augment_speedup:.2f} step_speedup={step_speedup:.2f} "
           f"bf16_step_speedup={bf16_speedup:.2f}")
-
-
-if __name__ == "__main__":
-    main()

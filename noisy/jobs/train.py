@@ -1,0 +1,69 @@
+"""rule train: a network trained on a split's labeled images or on a student's training set.
+
+With ``--split`` it is a supervised model (a teacher, a Table 1 row, the robustness baseline,
+a yardstick) trained on the labeled images with their one-hot labels; with ``--trainset`` a
+student trained from scratch on its balanced set of labeled and pseudo-labeled targets. The
+training saves its state to ``--state`` and resumes from it after any interruption
+(:mod:`noisy.method.training`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from noisy.jobs import add_data, add_definition, add_device, add_settings, write_definition
+from noisy.method.data import Dataset, load
+from noisy.method.device import use_device
+from noisy.method.models import Architecture
+from noisy.method.pseudo_labels import TrainingSet, labeled_targets
+from noisy.method.split import load_split
+from noisy.method.training import TrainSettings, monitor_indices, train
+
+
+def add_arguments(parser) -> None:
+    add_data(parser)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--split", help="a split (.npz): train on its labeled images")
+    source.add_argument("--trainset", help="a student's training set (trainset.npz)")
+    add_settings(parser, "arch, train (TrainSettings fields), monitor_test_size")
+    parser.add_argument("--state", required=True,
+                        help="the resumable state (a side file Snakemake never deletes)")
+    parser.add_argument("--out", required=True, help="the trained model (.pt) to write")
+    parser.add_argument("--history", required=True, help="the per-epoch history (.csv) to write")
+    add_device(parser)
+    parser.add_argument("--checkpoint-interval-s", type=float, default=60.0,
+                        help="save the resumable state every this many seconds (0: every step)")
+    add_definition(parser)
+
+
+def _labeled_part(dataset: Dataset, split_path: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Images, one-hot targets and metadata of the split's labeled images."""
+    labeled = load_split(split_path).labeled
+    targets = labeled_targets(dataset.train_labels[labeled], len(dataset.classes), "hard")
+    return (dataset.train_images[labeled], targets,
+            {"role": "supervised", "labeled": int(labeled.shape[0]), "pseudo": 0})
+
+
+def _student_part(dataset: Dataset, trainset_path: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Images, targets and metadata of a student's (balanced) training set."""
+    trainset = TrainingSet.load(trainset_path)
+    labeled = len(set(trainset.indices[trainset.is_labeled].tolist()))
+    return (dataset.train_images[trainset.indices], trainset.targets,
+            {"role": "student", "labeled": labeled, "pseudo": int(len(trainset) - labeled)})
+
+
+def run(args) -> None:
+    write_definition(args, data=args.data, split=args.split, trainset=args.trainset)
+    device = use_device(args.device, args.threads)
+    dataset = load(args.data)
+    if args.split is not None:
+        images, targets, metadata = _labeled_part(dataset, args.split)
+    else:
+        images, targets, metadata = _student_part(dataset, args.trainset)
+    monitor = monitor_indices(dataset.test_labels.shape[0], args.settings["monitor_test_size"])
+    arch = Architecture(num_classes=len(dataset.classes), **args.settings["arch"])
+    settings = TrainSettings(**args.settings["train"],
+                             checkpoint_interval_s=args.checkpoint_interval_s)
+    train(arch, settings, images, targets, dataset.test_images[monitor],
+          dataset.test_labels[monitor], args.out, args.history, args.state,
+          {**metadata, "seed": settings.seed}, device)
