@@ -135,14 +135,6 @@ def frost_photographs(wildcards):
     return []
 
 
-def generated_set(wildcard):
-    """Per-class size (0 = all) and seed of a generated CIFAR-10-C or -P folder."""
-    def settings(wildcards):
-        stage = PLAN.stage(wildcards[wildcard], RobustnessSet)
-        return f"--per-class {stage.settings['per_class'] or 0} --seed {stage.settings['seed']}"
-    return settings
-
-
 def table_rows(wildcards):
     return tables.rows(PLAN, wildcards.table)
 

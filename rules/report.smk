@@ -59,7 +59,8 @@ rule class_counts:
 
 rule seed_spread:
     input:
-        outputs.table_file("{table}"),
+        table=outputs.table_file("{table}"),
+        paper=lambda wildcards: str(tables.TABLES[wildcards.table].paper_csv),
     output:
         report(
             "results/figures/seed_spread_{table}.png",
@@ -68,14 +69,14 @@ rule seed_spread:
             subcategory="Seed spread",
         ),
     params:
-        ratios=" ".join(str(r) for r in config["table1"]["labeled_ratios"]),
+        settings=as_json({"labeled_ratios": config["table1"]["labeled_ratios"]}),
     log:
         "results/logs/seed_spread_{table}.log",
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy seed-spread --table {input} --labeled-ratios {params.ratios}"
-        " --out {output} > {log} 2>&1"
+        "python -m noisy seed-spread --table {input.table} --paper {input.paper}"
+        " --settings {params.settings:q} --out {output} > {log} 2>&1"
 
 
 rule report:

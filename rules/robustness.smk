@@ -11,7 +11,7 @@ rule generate_corruption:
     output:
         "{corruptions}/{name}.npy",
     params:
-        subset=generated_set("corruptions"),
+        settings=settings_of("corruptions", RobustnessSet),
     log:
         "{corruptions}/{name}.log",
     resources:
@@ -20,7 +20,7 @@ rule generate_corruption:
         "../environment.yml"
     shell:
         "python -m noisy generate-corruption --data {input.data} --name {wildcards.name}"
-        " {params.subset} --out {output} > {log} 2>&1"
+        " --settings {params.settings:q} --out {output} > {log} 2>&1"
 
 
 rule generate_perturbation:
@@ -29,7 +29,7 @@ rule generate_perturbation:
     output:
         "{perturbations}/{name}.npy",
     params:
-        subset=generated_set("perturbations"),
+        settings=settings_of("perturbations", RobustnessSet),
     log:
         "{perturbations}/{name}.log",
     resources:
@@ -38,7 +38,7 @@ rule generate_perturbation:
         "../environment.yml"
     shell:
         "python -m noisy generate-perturbation --data {input.data} --name {wildcards.name}"
-        " {params.subset} --out {output} > {log} 2>&1"
+        " --settings {params.settings:q} --out {output} > {log} 2>&1"
 
 
 rule corruption_grid:
@@ -51,11 +51,11 @@ rule corruption_grid:
             category="Figures",
         ),
     params:
-        seed=config["robustness"]["seed"],
+        settings=as_json({"seed": config["robustness"]["seed"]}),
     log:
         "results/figures/corruption_grid.log",
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy corruption-grid --data {input.data} --seed {params.seed}"
+        "python -m noisy corruption-grid --data {input.data} --settings {params.settings:q}"
         " --out {output} > {log} 2>&1"

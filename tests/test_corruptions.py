@@ -1,4 +1,5 @@
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import pytest
 from conftest import REAL_CIFAR10
 from PIL import Image
 
+from noisy import cli
 from noisy.method.corruptions import (
     BENCHMARK_CORRUPTIONS,
     CORRUPTIONS,
@@ -17,6 +19,7 @@ from noisy.method.corruptions import (
     frost_textures,
     write_corruption,
 )
+from noisy.method.data import load
 from noisy.method.image_filters import hsv_to_rgb, motion_blur, rgb_to_hsv
 from noisy.method.perturbations import (
     FRAMES,
@@ -26,6 +29,7 @@ from noisy.method.perturbations import (
     tilt_matrix,
     write_perturbation,
 )
+from noisy.method.robustness import robustness_subset
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Outputs of Hendrycks' make_cifar_c.py / make_cifar_p.py on synthetic_images(2, seed=0);
@@ -273,3 +277,19 @@ def test_spatter_equalisation_rounds_like_opencv():
     rng = np.random.default_rng(HENDRYCKS_C["spatter_equalize_seed"])
     ours = corrupt(REFERENCE_IMAGES[:1], "spatter", 1, rng)[0]
     np.testing.assert_array_equal(ours, HENDRYCKS_C["spatter_equalize"])
+
+
+@pytest.mark.parametrize("command, write", [("generate-corruption", write_corruption),
+                                            ("generate-perturbation", write_perturbation)])
+def test_a_generator_takes_its_subset_and_seed_as_settings_where_null_means_all(
+        tiny_data, tmp_path, command, write):
+    dataset = load(tiny_data)
+    for per_class in (None, 1):
+        out, expected = tmp_path / f"{per_class}.npy", tmp_path / f"expected-{per_class}.npy"
+        assert cli.main([command, "--data", str(tiny_data), "--name", "gaussian_noise",
+                         "--settings", json.dumps({"per_class": per_class, "seed": 3}),
+                         "--out", str(out)]) == 0
+        chosen = robustness_subset(dataset.test_labels, per_class)
+        write(dataset.test_images[chosen], "gaussian_noise", 3, expected)
+        assert len(chosen) == (12 if per_class is None else 3)
+        assert out.read_bytes() == expected.read_bytes()

@@ -114,8 +114,9 @@ def test_report_shows_paper_reproduced_and_difference(results: Path):
 
 def test_seed_spread_and_report_on_the_command_line(results: Path):
     figure = results / "figures" / "seed_spread_table5.png"
-    assert cli.main(["seed-spread", "--table", str(results / "table5.csv"), "--out",
-                     str(figure)]) == 0
+    assert cli.main(["seed-spread", "--table", str(results / "table5.csv"),
+                     "--paper", str(report.paper_table("table5")),
+                     "--settings", '{"labeled_ratios": [1.0, 0.1]}', "--out", str(figure)]) == 0
     md, page = results / "report.md", results / "report.html"
     outputs = ["--out", str(md), "--html", str(page)]
     data_summary = results / "data" / "summary.json"

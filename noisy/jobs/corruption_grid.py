@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from noisy.jobs import add_data
+from noisy.jobs import add_data, add_settings
 from noisy.method.corruptions import corruption_grid
 from noisy.method.data import load
 from noisy.method.robustness import robustness_subset
@@ -12,11 +12,11 @@ IMAGES = 2  # test images shown, the first of the robustness subset at one per c
 
 def add_arguments(parser) -> None:
     add_data(parser)
-    parser.add_argument("--seed", type=int, default=0)
+    add_settings(parser, "seed (of the corruptions' random numbers)")
     parser.add_argument("--out", required=True, help="the PNG to write")
 
 
 def run(args) -> None:
     dataset = load(args.data)
     chosen = robustness_subset(dataset.test_labels, 1)[:IMAGES]
-    corruption_grid(dataset.test_images[chosen], args.out, args.seed)
+    corruption_grid(dataset.test_images[chosen], args.out, args.settings["seed"])

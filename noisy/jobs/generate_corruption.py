@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from noisy.jobs import add_data
+from noisy.jobs import add_data, add_settings
 from noisy.method.corruptions import write_corruption
 from noisy.method.data import load
 from noisy.method.robustness import robustness_subset
@@ -11,12 +11,11 @@ from noisy.method.robustness import robustness_subset
 def add_arguments(parser) -> None:
     add_data(parser)
     parser.add_argument("--name", required=True, help="the corruption, e.g. gaussian_noise")
-    parser.add_argument("--per-class", type=int, default=0, help="0 = the whole test set")
-    parser.add_argument("--seed", type=int, default=0)
+    add_settings(parser, "per_class (test images per class; null: all), seed")
     parser.add_argument("--out", required=True, help="the CIFAR-10-C .npy file to write")
 
 
 def run(args) -> None:
     dataset = load(args.data)
-    chosen = robustness_subset(dataset.test_labels, args.per_class or None)
-    write_corruption(dataset.test_images[chosen], args.name, args.seed, args.out)
+    chosen = robustness_subset(dataset.test_labels, args.settings["per_class"])
+    write_corruption(dataset.test_images[chosen], args.name, args.settings["seed"], args.out)

@@ -96,7 +96,8 @@ def snakemake_jobs(targets: list[str], config_args: list[str], workdir: str | Pa
 
 
 def _per_class(count: int | None, total: int) -> int:
-    return count * NUM_CLASSES if count else total
+    """Images of a per-class size (None: all ``total`` images)."""
+    return total if count is None else count * NUM_CLASSES
 
 
 def job_load(rule: str, wildcards: dict, params: dict, plan: Plan) -> JobLoad:
