@@ -3,7 +3,9 @@
 Every Snakemake rule runs one job, a module of :mod:`noisy.jobs` named like the rule; the
 tools of :mod:`noisy.tools` are run by hand. Each module declares its arguments
 (``add_arguments``) and runs (``run``); this module only assembles them into sub-commands,
-importing the module of the command asked for and no other.
+importing the module of the command asked for and no other. A
+:class:`noisy.errors.UserError` (a problem the user can fix) ends as one logged line and
+exit status 1; any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ def build_parser(commands: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; errors are printed as one clear line and exit status 1."""
+    """Run one command; a user error is printed as one line and exit status 1."""
+    from noisy.errors import UserError
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         stream=sys.stderr)
     argv = sys.argv[1:] if argv is None else argv
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(asked).parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, RuntimeError, FileNotFoundError, KeyError) as error:
+    except UserError as error:
         logging.getLogger("noisy").error("%s: %s", type(error).__name__, error)
         return 1
     return 0

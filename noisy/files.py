@@ -8,8 +8,9 @@ Reading: every job reads the files other jobs wrote through these helpers. A fil
 truncated, not of its kind, or lacks an expected array or key raises
 :class:`DamagedFileError`, whose one-line message names the file, what is wrong with it
 and how to get a sound one back (for a file the workflow made: delete it and rerun
-Snakemake, which runs the rule that writes it again). A missing file keeps its own
-``FileNotFoundError``. Torch files are read with ``weights_only=True``: unpickling them
+Snakemake, which runs the rule that writes it again); a missing one raises
+:class:`MissingFileError`. Both are :class:`noisy.errors.UserError`: one line, no
+traceback. Torch files are read with ``weights_only=True``: unpickling them
 never runs code, whoever wrote them.
 """
 
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from noisy.errors import UserError
 
 # --- writing ---------------------------------------------------------------------------
 
@@ -104,12 +107,20 @@ REFUSED = ("refused: it holds objects other than tensors and plain values, and l
            "could run code")
 
 
-class DamagedFileError(ValueError):
+class DamagedFileError(UserError):
     """A file that cannot be read as what it should be: ``path``, ``problem``, ``remedy``."""
 
     def __init__(self, path: str | os.PathLike, problem: str, remedy: str) -> None:
         self.path, self.problem, self.remedy = Path(path), problem, remedy
         super().__init__(f"{path}: {problem}; {remedy}")
+
+
+class MissingFileError(UserError):
+    """A file a job reads is not there."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        super().__init__(f"{path}: no such file")
 
 
 def remedy_for(path: str | os.PathLike) -> str:
@@ -120,7 +131,10 @@ def remedy_for(path: str | os.PathLike) -> str:
 @contextlib.contextmanager
 def _parsing(path: str | os.PathLike, kind: str, remedy: str) -> Iterator[None]:
     """Turn any failure to parse ``path`` into a :class:`DamagedFileError`."""
-    open(path, "rb").close()  # a missing or forbidden file keeps its own error
+    try:
+        open(path, "rb").close()  # a forbidden file keeps its own error
+    except FileNotFoundError:
+        raise MissingFileError(path) from None
     try:
         yield
     except Exception as error:  # noqa: BLE001 - parsers raise many types on damaged bytes

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from noisy.errors import SettingsError
+
 PRECISIONS = ("auto", "fp32", "bf16")
 # Settings a training job receives that choose where and how it runs, not what it computes.
 RUNTIME_KEYS = frozenset({"device", "threads", "checkpoint_interval_s"})
@@ -58,7 +60,7 @@ def nvidia_gpu_listed(gpus: Path = NVIDIA_GPUS) -> bool:
 def resolve_precision(precision: str, device: str) -> str:
     """``fp32`` or ``bf16``: ``precision`` itself unless it is ``auto`` (module docstring)."""
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        raise SettingsError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision != "auto":
         return precision
     on_cuda = device.startswith("cuda") or (device == "auto" and nvidia_gpu_listed())

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import noisy
+from noisy.errors import UserError
 from noisy.method.balancing import balance, balance_report
 from noisy.method.pseudo_labels import TrainingSet
 
@@ -161,7 +162,7 @@ def test_cutting_drops_the_least_confident():
 
 def test_class_without_candidates_raises_clear_error():
     training_set = _tiny_set([[0.9, 0.95], [0.99]])
-    with pytest.raises(ValueError, match=r"class 2 has no images.*cannot be topped up"):
+    with pytest.raises(UserError, match=r"class 2 has no images.*cannot be topped up"):
         balance(training_set, 3, min_per_class=4, max_gap=10)
 
 

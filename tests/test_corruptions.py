@@ -9,6 +9,7 @@ from conftest import REAL_CIFAR10
 from PIL import Image
 
 from noisy import cli
+from noisy.errors import UserError
 from noisy.method.corruptions import (
     BENCHMARK_CORRUPTIONS,
     CORRUPTIONS,
@@ -229,7 +230,7 @@ def test_corruptions_match_hendrycks_reference(name):
     if name == "frost":
         try:
             frost_textures()
-        except FileNotFoundError:
+        except UserError:
             pytest.skip("frost photographs (imagecorruptions) not installed")
     for severity in SEVERITIES:
         expected = HENDRYCKS_C[f"{name}_{severity}"]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from noisy.errors import SettingsError, UserError
 from noisy.method import device as noisy_device
 from noisy.method.device import claim_gpu, jobs_per_gpu, resolve_device
 
@@ -39,7 +40,7 @@ def test_cpu_stays_cpu(fake_gpus):
 def test_auto_without_cuda_is_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == torch.device("cpu")
-    with pytest.raises(RuntimeError, match="CUDA is not available"):
+    with pytest.raises(UserError, match="CUDA is not available"):
         resolve_device("cuda")
 
 
@@ -123,7 +124,7 @@ def test_jobs_per_gpu_from_environment(monkeypatch):
     monkeypatch.setenv("NOISY_JOBS_PER_GPU", "2")
     assert jobs_per_gpu() == 2
     monkeypatch.setenv("NOISY_JOBS_PER_GPU", "0")
-    with pytest.raises(ValueError, match="NOISY_JOBS_PER_GPU"):
+    with pytest.raises(SettingsError, match="NOISY_JOBS_PER_GPU"):
         jobs_per_gpu()
 
 

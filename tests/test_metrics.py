@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from noisy.errors import UserError
 from noisy.method.attacks import fgsm_accuracy
 from noisy.method.metrics import (
     BENCHMARK_CORRUPTIONS,
@@ -235,7 +236,7 @@ def test_figure1_csv_reports_both_fgsm_accountings(tmp_path):
     assert written["accuracy_unchanged"].tolist() == [80.0, 25.0]
     assert frame.equals(written)
     path.write_text(json.dumps({"fgsm": {"epsilons": [0.0], "accuracy": [80.0], "n": 20}}))
-    with pytest.raises(ValueError, match="evaluate the model again"):
+    with pytest.raises(UserError, match="evaluate the model again"):
         fgsm_figure(entries, str(tmp_path / "f.png"), str(tmp_path / "f.csv"))
 
 

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from noisy.errors import SettingsError
 from noisy.method.models import (
     Architecture,
     build_model,
@@ -80,5 +81,5 @@ def test_saved_model_carries_its_architecture(tmp_path):
 @pytest.mark.parametrize("bad", [{"network": "resnet18"}, {"final_survival": 0.0},
                                  {"dropout": 1.0}, {"stochastic_depth_mode": "layer"}])
 def test_bad_architecture_is_rejected(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(SettingsError):
         Architecture(**bad)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from noisy.errors import SettingsError
 from noisy.method.pseudo_labels import (
     LABEL_TYPES,
     TrainingSet,
@@ -74,7 +75,7 @@ def test_labeled_rank_above_every_pseudo_label(label_type):
 
 
 def test_unknown_label_type_is_rejected():
-    with pytest.raises(ValueError, match="label_type"):
+    with pytest.raises(SettingsError, match="label_type"):
         pseudo_targets(_probs({0: 0.9}), "mixup")
 
 

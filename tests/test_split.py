@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from noisy import cli
+from noisy.errors import SettingsError, UserError
 from noisy.method.split import load_split, make_split, save_split
 
 # 10 classes of unequal size (100..145 images), shuffled like the official batches.
@@ -54,7 +55,7 @@ def test_stratified_split_has_equal_counts_per_class():
 
 def test_stratified_split_rejects_a_class_that_is_too_small():
     labels = np.array([0] * 10 + [1] * 2)
-    with pytest.raises(ValueError, match="class 1 has 2 images"):
+    with pytest.raises(UserError, match="class 1 has 2 images"):
         make_split(labels, 0.5, 0, "stratified")
 
 
@@ -77,9 +78,9 @@ def test_pool_restricts_the_split():
     {"labeled_ratio": 0.0}, {"labeled_ratio": 1.5}, {"labeled_ratio": 1e-4},
     {"mode": "balanced"}, {"seed": None}, {"seed": -1},
 ])
-def test_bad_arguments_are_rejected(kwargs):
+def test_bad_settings_are_rejected_as_settings_errors(kwargs):
     arguments = {"train_labels": LABELS, "labeled_ratio": 0.1, "seed": 0, "mode": "random"}
-    with pytest.raises(ValueError):
+    with pytest.raises(SettingsError):
         make_split(**{**arguments, **kwargs})
 
 

@@ -12,7 +12,7 @@ import yaml
 
 from noisy.tools import estimate
 from noisy.workflow import outputs, tables
-from noisy.workflow.config import coerce_cli_values
+from noisy.workflow.config import ConfigError, coerce_cli_values
 from noisy.workflow.stages import Balance, Model, Plan, Selection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,8 +119,8 @@ def test_a_stage_rests_on_its_model_and_every_teacher_before_it(config):
     assert plan.trained_models(chain.teacher.dir) == [chain.teacher]
 
 
-def test_an_unknown_folder_is_named(config):
-    with pytest.raises(KeyError, match="results/models/resnet20-x.*python -m noisy where"):
+def test_an_unknown_folder_is_named_as_a_configuration_error(config):
+    with pytest.raises(ConfigError, match="results/models/resnet20-x.*python -m noisy where"):
         Plan(config).stage("results/models/resnet20-x", Model)
 
 

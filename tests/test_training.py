@@ -11,6 +11,7 @@ import torch
 
 import noisy.method.training as training
 from noisy import cli
+from noisy.errors import SettingsError, UserError
 from noisy.method.balancing import balance
 from noisy.method.data import load
 from noisy.method.device import use_device
@@ -38,9 +39,9 @@ def test_epochs_are_the_budget_over_the_set_size_rounded_up(budget, size, epochs
 
 
 def test_budget_and_size_must_be_positive():
-    with pytest.raises(ValueError):
+    with pytest.raises(SettingsError):
         epochs_for_budget(0, 10)
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError):
         epochs_for_budget(10, 0)
 
 
@@ -140,7 +141,7 @@ def test_bf16_trains_its_forward_pass_in_bf16_and_keeps_fp32_weights(tmp_path):
 
 
 def test_a_training_settings_precision_is_resolved_before_it_reaches_the_job():
-    with pytest.raises(ValueError, match="auto is resolved by the plan"):
+    with pytest.raises(SettingsError, match="auto is resolved by the plan"):
         TrainSettings(budget_images=10, precision="auto")
 
 

@@ -19,7 +19,7 @@ the grown class) then gives the same low-index images copy after copy. The final
 per-class counts are the same either way (the paper's P column is reproduced).
 
 A class with no image at all cannot be topped up (the report's code loops forever
-there); :func:`balance` raises ``ValueError`` instead.
+there); :func:`balance` raises a :class:`noisy.errors.UserError` naming the class instead.
 """
 
 from __future__ import annotations
@@ -28,18 +28,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from noisy.errors import SettingsError, UserError
 from noisy.method.pseudo_labels import TrainingSet
 
 
 def _check_settings(min_per_class: int, max_gap: int) -> None:
     if min_per_class < 0 or max_gap < 0:
-        raise ValueError(
+        raise SettingsError(
             f"min_per_class and max_gap must be >= 0, got {min_per_class} and {max_gap}"
         )
 
 
-def _empty_class_error(class_index: int, min_per_class: int) -> ValueError:
-    return ValueError(
+def _empty_class_error(class_index: int, min_per_class: int) -> UserError:
+    return UserError(
         f"class {class_index} has no images (no labeled image and no pseudo label above "
         f"the threshold), so it cannot be topped up to {min_per_class} by duplication"
     )
@@ -71,7 +72,7 @@ def balance(
     """Balanced copy of ``training_set``: top up small classes, then cut large ones.
 
     The result is grouped by class (0 first); within a class, entries keep their
-    order, with duplicates after the originals. Raises ``ValueError`` naming the
+    order, with duplicates after the originals. Raises a user error naming the
     class if a class has zero images but must be topped up (``min_per_class > 0``).
     """
     _check_settings(min_per_class, max_gap)

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from noisy.errors import SettingsError, UserError
 from noisy.files import atomic_path
 from noisy.method.image_filters import (
     GRAY_WEIGHTS,
@@ -209,7 +210,7 @@ def frost_directory() -> Path:
     """Folder of the frost photographs shipped by the ``imagecorruptions`` package."""
     spec = importlib.util.find_spec("imagecorruptions")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
+        raise UserError(
             "frost needs the photographs of the PyPI package imagecorruptions: "
             "pip install --no-deps imagecorruptions==1.1.2"
         )
@@ -362,7 +363,7 @@ def corrupt(images: np.ndarray, name: str, severity: int, rng: np.random.Generat
     """
     images = _check_images(images)
     if name not in _FUNCTIONS:
-        raise ValueError(f"unknown corruption {name!r}; choose from {CORRUPTIONS}")
+        raise SettingsError(f"unknown corruption {name!r}; choose from {CORRUPTIONS}")
     if severity not in SEVERITIES:
         raise ValueError(f"severity must be 1..5, got {severity}")
     if len(images) == 0:
@@ -409,7 +410,7 @@ def write_corruption(images: np.ndarray, name: str, seed: int,
     """
     images = _check_images(images)
     if name not in _FUNCTIONS:
-        raise ValueError(f"unknown corruption {name!r}")
+        raise SettingsError(f"unknown corruption {name!r}; choose from {CORRUPTIONS}")
     count = len(images)
 
     def blocks() -> Iterator[tuple[slice, np.ndarray]]:

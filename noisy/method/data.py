@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
+from noisy.errors import UserError
 from noisy.files import read_npz, save_npz, write_json
 
 IMAGE_SIZE = 32
@@ -50,7 +51,7 @@ DATA_ARRAYS = {"train_images": ("n", IMAGE_SIZE, IMAGE_SIZE, 3), "train_labels":
 _Payload = Path | bytes
 
 
-class DataSourceError(ValueError):
+class DataSourceError(UserError):
     """A data source that cannot be read; the message names the file or folder and the problem."""
 
 

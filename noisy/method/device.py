@@ -23,6 +23,7 @@ from typing import IO
 
 import torch
 
+from noisy.errors import SettingsError, UserError
 from noisy.precision import cpu_has_native_bf16
 
 JOBS_PER_GPU_ENV = "NOISY_JOBS_PER_GPU"
@@ -46,7 +47,7 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type != "cuda":
         return device
     if not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} was requested but CUDA is not available here")
+        raise UserError(f"device {name!r} was requested but CUDA is not available here")
     if device.index is None:
         device = torch.device("cuda", _claimed_index())
         torch.cuda.set_device(device)
@@ -76,7 +77,7 @@ def jobs_per_gpu() -> int:
     """Jobs that may share one GPU, from ``NOISY_JOBS_PER_GPU`` (default 1)."""
     value = os.environ.get(JOBS_PER_GPU_ENV, "1")
     if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{JOBS_PER_GPU_ENV} must be a positive integer, got {value!r}")
+        raise SettingsError(f"{JOBS_PER_GPU_ENV} must be a positive integer, got {value!r}")
     return int(value)
 
 

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from noisy.errors import SettingsError
 from noisy.files import DamagedFileError, atomic_path, read_torch, remedy_for
 from noisy.method.device import CONV_MEMORY_FORMAT
 
@@ -36,17 +37,17 @@ class Architecture:
 
     def __post_init__(self) -> None:
         if self.network not in NETWORK_DEPTHS:
-            raise ValueError(
+            raise SettingsError(
                 f"unknown network {self.network!r}; choose from {list(NETWORK_DEPTHS)}")
         if not 0.0 < self.final_survival <= 1.0:
-            raise ValueError(f"final_survival must be in (0, 1], got {self.final_survival}")
+            raise SettingsError(f"final_survival must be in (0, 1], got {self.final_survival}")
         if self.stochastic_depth_mode not in STOCHASTIC_DEPTH_MODES:
-            raise ValueError(
+            raise SettingsError(
                 f"stochastic_depth_mode must be one of {STOCHASTIC_DEPTH_MODES}, "
                 f"got {self.stochastic_depth_mode!r}"
             )
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+            raise SettingsError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
 class BasicBlock(nn.Module):
@@ -148,7 +149,7 @@ def load_checkpoint(path: str | os.PathLike,
     try:
         model = build_model(Architecture(**payload["arch"]))
         model.load_state_dict(payload["state_dict"])
-    except (TypeError, ValueError, RuntimeError) as error:
+    except (TypeError, ValueError, RuntimeError, SettingsError) as error:
         raise DamagedFileError(path, "its weights do not fit its architecture",
                                remedy_for(path)) from error
     return model.to(device).eval(), payload.get("metadata", {})

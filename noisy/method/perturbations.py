@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from noisy.errors import SettingsError
 from noisy.method.corruptions import CHUNK_SIZE, chunk_rng, write_npy_chunks
 from noisy.method.image_filters import (
     WATER_COLOUR,
@@ -170,7 +171,7 @@ def perturb(images: np.ndarray, name: str, rng: np.random.Generator) -> np.ndarr
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (32, 32, 3):
         raise ValueError(f"expected uint8 images of shape (N, 32, 32, 3), got {images.shape}")
     if name not in _FUNCTIONS:
-        raise ValueError(f"unknown perturbation {name!r}; choose from {PERTURBATIONS}")
+        raise SettingsError(f"unknown perturbation {name!r}; choose from {PERTURBATIONS}")
     return _FUNCTIONS[name](images, rng)
 
 
@@ -182,7 +183,7 @@ def write_perturbation(images: np.ndarray, name: str, seed: int,
     Chunk k is drawn from SeedSequence([seed, key("P/" + name), k]).
     """
     if name not in _FUNCTIONS:
-        raise ValueError(f"unknown perturbation {name!r}")
+        raise SettingsError(f"unknown perturbation {name!r}; choose from {PERTURBATIONS}")
     count = len(images)
 
     def blocks() -> Iterator[tuple[slice, np.ndarray]]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from noisy.errors import SettingsError
 from noisy.files import read_npz, save_npz
 
 LABEL_TYPES = ("hard", "soft", "smooth")
@@ -104,7 +105,7 @@ class TrainingSet:
 
 def _check_label_type(label_type: str) -> None:
     if label_type not in LABEL_TYPES:
-        raise ValueError(f"unknown label_type {label_type!r}; expected one of {LABEL_TYPES}")
+        raise SettingsError(f"unknown label_type {label_type!r}; expected one of {LABEL_TYPES}")
 
 
 def _smoothed(classes: np.ndarray, num_classes: int, eps: float, top_scale: float) -> np.ndarray:

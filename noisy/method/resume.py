@@ -28,12 +28,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from noisy.errors import UserError
 from noisy.files import DamagedFileError, atomic_path, read_torch
 
 log = logging.getLogger(__name__)
 
 
-class JobLockedError(RuntimeError):
+class JobLockedError(UserError):
     """Another process is running the same training job."""
 
 

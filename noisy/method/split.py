@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from noisy.errors import SettingsError, UserError
 from noisy.files import read_npz, save_npz
 
 MODES = ("random", "stratified")
@@ -57,11 +58,11 @@ def make_split(train_labels: np.ndarray, labeled_ratio: float, seed: int, mode: 
     if labels.min() < 0:
         raise ValueError("train_labels must be non-negative")
     if not 0.0 < labeled_ratio <= 1.0:
-        raise ValueError(f"labeled_ratio must be in (0, 1], got {labeled_ratio}")
+        raise SettingsError(f"labeled_ratio must be in (0, 1], got {labeled_ratio}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise SettingsError(f"seed must be a non-negative integer, got {seed!r}")
     if mode not in MODES:
-        raise ValueError(f"unknown split mode {mode!r}; expected one of {MODES}")
+        raise SettingsError(f"unknown split mode {mode!r}; expected one of {MODES}")
     pool = np.arange(labels.size) if pool is None else np.unique(np.asarray(pool, np.int64))
     if pool.size == 0 or pool[0] < 0 or pool[-1] >= labels.size:
         raise ValueError(f"pool must be non-empty indices in 0..{labels.size - 1}")
@@ -77,7 +78,7 @@ def make_split(train_labels: np.ndarray, labeled_ratio: float, seed: int, mode: 
         for cls in np.unique(labels):
             members = pool[labels[pool] == cls]
             if members.size < per_class:
-                raise ValueError(
+                raise UserError(
                     f"class {cls} has {members.size} images in the pool; a stratified split "
                     f"with ratio {labeled_ratio} needs {per_class} per class"
                 )
@@ -97,7 +98,7 @@ def _rounded(count: float) -> int:
     """``count`` rounded to an integer; zero labeled images is an error."""
     rounded = round(count)
     if rounded < 1:
-        raise ValueError(f"the labeled ratio leaves no labeled image ({count:.3g} rounds to 0)")
+        raise SettingsError(f"the labeled ratio leaves no labeled image ({count:.3g} rounds to 0)")
     return rounded
 
 

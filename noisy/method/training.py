@@ -30,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from noisy.errors import SettingsError, UserError
 from noisy.files import write_text
 from noisy.method.augment import TrainAugment, mixup
 from noisy.method.device import (
@@ -84,7 +85,7 @@ class TrainSettings:
 
     def __post_init__(self) -> None:
         if self.precision not in ("fp32", "bf16"):
-            raise ValueError(f"precision must be fp32 or bf16 (auto is resolved by the plan), "
+            raise SettingsError(f"precision must be fp32 or bf16 (auto is resolved by the plan), "
                              f"got {self.precision!r}")
 
     def definition(self) -> dict:
@@ -96,9 +97,9 @@ class TrainSettings:
 def epochs_for_budget(budget_images: int, train_size: int) -> int:
     """Number of epochs needed to see ``budget_images`` images: ceil(budget / size)."""
     if train_size <= 0:
-        raise ValueError("the training set is empty")
+        raise UserError("the training set is empty")
     if budget_images <= 0:
-        raise ValueError(f"budget_images must be positive, got {budget_images}")
+        raise SettingsError(f"budget_images must be positive, got {budget_images}")
     return math.ceil(budget_images / train_size)
 
 
@@ -108,7 +109,7 @@ def monitored_epochs(epochs: int, count: int) -> set[int]:
     ``ceil(k * epochs / count)`` for k = 1..count; every epoch when ``count >= epochs``.
     """
     if count < 1:
-        raise ValueError(f"monitor_epochs must be at least 1, got {count}")
+        raise SettingsError(f"monitor_epochs must be at least 1, got {count}")
     count = min(count, epochs)
     return {math.ceil(k * epochs / count) for k in range(1, count + 1)}
 
@@ -191,8 +192,9 @@ def monitor_scores(model, images: torch.Tensor, labels: torch.Tensor,
     return loss, accuracy
 
 
-class TrainingInterrupted(RuntimeError):
-    """Training stopped on a termination signal after saving its state."""
+class TrainingInterrupted(UserError):
+    """Training stopped on a termination signal after saving its state (a user error in
+    that the message is the whole story: rerun the job to resume; no traceback)."""
 
 
 @dataclass

@@ -17,10 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from noisy.files import (
-    atomic_path,  # noqa: E402
-    read_json,  # noqa: E402
-)
+from noisy.errors import UserError  # noqa: E402
+from noisy.files import atomic_path, read_json  # noqa: E402
 from noisy.reporting.report import HEADERS, align, compared_metrics, row_label  # noqa: E402
 from noisy.workflow.tables import TABLES  # noqa: E402
 
@@ -61,7 +59,7 @@ def fgsm_frame(entries: list[dict]) -> pd.DataFrame:
     for entry in entries:
         fgsm = read_json(entry["path"], ("fgsm",))["fgsm"]
         if "accuracy_unchanged" not in fgsm:
-            raise ValueError(f"{entry['path']} predates the report's FGSM accounting; "
+            raise UserError(f"{entry['path']} predates the report's FGSM accounting; "
                              "evaluate the model again")
         for epsilon, accuracy, unchanged in zip(fgsm["epsilons"], fgsm["accuracy"],
                                                 fgsm["accuracy_unchanged"], strict=True):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from noisy.errors import UserError
 from noisy.files import read_json, write_text
 from noisy.reporting.document import (
     Bullets,
@@ -439,7 +440,7 @@ def report_sections(settings: dict, tables: list[str], figures: list[str],
     table_paths = {Path(path).stem: Path(path) for path in tables}
     unknown = sorted(set(table_paths) - set(TABLES))
     if unknown:
-        raise ValueError(f"not a table of the paper: {', '.join(unknown)} (from --tables)")
+        raise UserError(f"not a table of the paper: {', '.join(unknown)} (from --tables)")
     table_sections, summary = _table_sections(table_paths, settings.get("labeled_ratios"))
     return ([Section("Noisy Student on CIFAR-10: reproduction report",
                      [Paragraph(f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."),

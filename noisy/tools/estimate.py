@@ -28,6 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from noisy.errors import UserError
 from noisy.files import read_json
 from noisy.method.perturbations import FRAMES
 from noisy.method.training import epochs_for_budget, monitored_epochs
@@ -192,7 +193,7 @@ def estimate(targets: list[str], config_args: list[str], rates_path: str | None 
     plan = Plan(config)
     loads = [job_load(rule, wildcards, params, plan) for rule, wildcards, params in jobs]
     if not loads:
-        raise ValueError(f"nothing to do for {' '.join(targets)} (all outputs are up to date; "
+        raise UserError(f"nothing to do for {' '.join(targets)} (all outputs are up to date; "
                          "use --all to count every job)")
     if rates_path:
         rates = read_json(rates_path, ("device", "jobs", "batch_size", "train", "infer"),
@@ -203,7 +204,7 @@ def estimate(targets: list[str], config_args: list[str], rates_path: str | None 
                       steps=steps, precision=plan.precision)
     missing = {load.network for load in loads if load.network} - set(rates["train"])
     if missing:
-        raise ValueError(f"no rates for {', '.join(sorted(missing))} in {rates_path}")
+        raise UserError(f"no rates for {', '.join(sorted(missing))} in {rates_path}")
     return summarise(loads, rates), rates
 
 

@@ -13,12 +13,14 @@ from typing import Any
 import jsonschema
 import yaml
 
+from noisy.errors import UserError
+
 PRESET_KEYS = ("labeled_budget", "full_budget", "student_budget", "batch_size", "split_mode",
                "train_per_class", "test_per_class", "monitor_test_size", "min_per_class",
                "max_gap", "fgsm_per_class", "robustness_per_class")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration value is wrong; the message names the key."""
 
 
@@ -131,7 +133,7 @@ def ratio_tag(ratio: float) -> str:
 def experiment_settings(config: dict, experiment: str) -> dict:
     """The student defaults with the experiment's overrides applied."""
     if experiment not in config["experiments"]:
-        raise KeyError(f"unknown experiment {experiment!r}; config 'experiments' has "
+        raise ConfigError(f"unknown experiment {experiment!r}; config 'experiments' has "
                        f"{', '.join(config['experiments'])}")
     return {**config["student_defaults"], **(config["experiments"][experiment] or {})}
 

@@ -6,7 +6,7 @@ shows follow from those tables.
 
 from __future__ import annotations
 
-from noisy.workflow.config import experiment_settings
+from noisy.workflow.config import ConfigError, experiment_settings
 from noisy.workflow.stages import Model, Plan
 from noisy.workflow.tables import TABLES, eval_file, experiments, rows
 
@@ -128,7 +128,7 @@ def self_training_rows(plan: Plan) -> list[dict]:
                  experiment_settings(config, name)["chain"][0])
                 for name in check["experiments"]}
     if len(teachers) != 1:
-        raise ValueError("config key 'self_training_check.experiments': the experiments "
+        raise ConfigError("config key 'self_training_check.experiments': the experiments "
                          f"start from different teachers {sorted(teachers)}")
     (ratio, _), = teachers
     result = []

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from noisy.precision import resolve_precision, training_definition
 from noisy.workflow.config import (
+    ConfigError,
     cluster_resources,
     experiment_settings,
     per_class,
@@ -191,7 +192,7 @@ class Plan:
         """The stage of ``kind`` living in ``folder``; a clear error if there is none."""
         stage = self._stages.get(folder)
         if not isinstance(stage, kind):
-            raise KeyError(f"{folder} is not a {kind.__name__.lower()} folder of the current "
+            raise ConfigError(f"{folder} is not a {kind.__name__.lower()} folder of the current "
                            "configuration (python -m noisy where EXPERIMENT lists the folders)")
         return stage
 
@@ -215,7 +216,7 @@ class Plan:
         if isinstance(stage, Evaluation | Robustness):
             stage = stage.model
         if not isinstance(stage, Model):
-            raise KeyError(f"{folder} is not a folder that rests on a model of the current "
+            raise ConfigError(f"{folder} is not a folder that rests on a model of the current "
                            "configuration")
         models = [stage]
         while models[-1].trainset is not None:
