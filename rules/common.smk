@@ -12,7 +12,7 @@ sys.path.insert(0, workflow.basedir)
 import noisy.workflow.config as noisy_config  # noqa: E402
 from noisy.workflow import outputs, tables  # noqa: E402
 from noisy.workflow.stages import (  # noqa: E402
-    Balance,
+    BalancedSet,
     Evaluation,
     Model,
     Plan,
@@ -48,7 +48,7 @@ wildcard_constraints:
     split=r"results/splits/[^/]+",
     model=r"results/models/[^/]+",
     selection=r"results/pseudo_labels/[^/]+",
-    trainset=r"results/trainsets/[^/]+",
+    balanced=r"results/trainsets/[^/]+",
     evaluation=r"results/models/[^/]+/eval-[^/]+",
     robustness=r"results/models/[^/]+/robustness-[^/]+",
     corruptions=r"results/robustness/cifar10_c-[^/]+",
@@ -74,7 +74,7 @@ def resources_of(rule_name):
 
 def training_resource(key):
     """A training's cluster resource: supervised and student trainings differ."""
-    return lambda wildcards: PLAN.resources(PLAN.stage(wildcards.model, Model).train_rule)[key]
+    return lambda wildcards: PLAN.training_resources(PLAN.stage(wildcards.model, Model))[key]
 
 
 def data_source(wildcards):
@@ -84,15 +84,17 @@ def data_source(wildcards):
 
 
 def training_inputs(wildcards):
-    """A supervised model learns from its split, a student from its balanced set."""
+    """A supervised model learns from its split, a student from its balanced set's
+    training set (trainset.npz)."""
     model = PLAN.stage(wildcards.model, Model)
-    if model.trainset is None:
+    if model.balanced is None:
         return {"data": DATA, "source": model.split.file}
-    return {"data": DATA, "source": f"{model.trainset.dir}/trainset.npz"}
+    return {"data": DATA, "source": f"{model.balanced.dir}/trainset.npz"}
 
 
 def training_source(wildcards):
-    return "split" if PLAN.stage(wildcards.model, Model).trainset is None else "trainset"
+    """The flag of a training's source: --split, or --trainset for a student."""
+    return "split" if PLAN.stage(wildcards.model, Model).balanced is None else "trainset"
 
 
 def prediction_inputs(wildcards):
@@ -107,7 +109,7 @@ def selection_inputs(wildcards):
 
 
 def balance_input(wildcards):
-    return f"{PLAN.stage(wildcards.trainset, Balance).selection.dir}/candidates.npz"
+    return f"{PLAN.stage(wildcards.balanced, BalancedSet).selection.dir}/candidates.npz"
 
 
 def evaluation_inputs(wildcards):

@@ -47,13 +47,13 @@ rule balance_classes:
     input:
         balance_input,
     output:
-        trainset="{trainset}/trainset.npz",
-        summary="{trainset}/trainset.json",
-        definition="{trainset}/stage.json",
+        trainset="{balanced}/trainset.npz",
+        summary="{balanced}/trainset.json",
+        definition="{balanced}/stage.json",
     params:
-        settings=settings_of("trainset", Balance),
+        settings=settings_of("balanced", BalancedSet),
     log:
-        "{trainset}/balance.log",
+        "{balanced}/balance.log",
     conda:
         "../environment.yml"
     shell:

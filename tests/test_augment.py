@@ -26,9 +26,9 @@ from noisy.method.augment import (
     STD,
     TrainAugment,
     mixup,
-    normalize,
     op_value,
     standardize,
+    standardize_uint8,
 )
 from noisy.method.pil_augment import PILRandAugment, apply_pil_op, paper_train_transform
 
@@ -262,11 +262,11 @@ def test_crop_flip_is_a_padded_crop(images: torch.Tensor) -> None:
         assert (candidates == result).flatten(1).all(dim=1).any()
 
 
-def test_normalize_matches_torchvision(images: torch.Tensor) -> None:
+def test_standardize_uint8_matches_torchvision(images: torch.Tensor) -> None:
     mean = torch.tensor(MEAN).view(1, 3, 1, 1)
     std = torch.tensor(STD).view(1, 3, 1, 1)
     expected = (images.float() / 255 - mean) / std
-    out = normalize(images)
+    out = standardize_uint8(images)
     assert out.dtype == torch.float32
     torch.testing.assert_close(out, expected)
     assert torch.equal(out, standardize(images.float() / 255))  # FGSM's input path
@@ -298,7 +298,7 @@ def test_mixup_weights_follow_beta_alpha_alpha(alpha) -> None:
     assert stats.kstest(lam, stats.beta(alpha, alpha).cdf).pvalue > 0.01
 
 
-def test_train_augment_outputs_normalised_floats(images: torch.Tensor) -> None:
+def test_train_augment_outputs_standardized_floats(images: torch.Tensor) -> None:
     augment = TrainAugment(2, 27)
     first = augment(images, torch.Generator().manual_seed(0))
     assert first.dtype == torch.float32 and first.shape == images.shape
@@ -318,7 +318,7 @@ def test_paper_path_runs(images: torch.Tensor) -> None:
 def test_train_augment_equals_its_parts(images: torch.Tensor) -> None:
     fused = TrainAugment(2, 27, padding=4)(images, torch.Generator().manual_seed(5))
     generator = torch.Generator().manual_seed(5)
-    parts = normalize(_crop_flip(_rand_augment(images, 2, 27, generator), 4, generator))
+    parts = standardize_uint8(_crop_flip(_rand_augment(images, 2, 27, generator), 4, generator))
     assert torch.equal(fused, parts)
 
 

@@ -9,7 +9,7 @@ import pytest
 import noisy
 from noisy.errors import UserError
 from noisy.method.balancing import balance, balance_report
-from noisy.method.pseudo_labels import TrainingSet
+from noisy.method.pseudo_labels import TargetSet
 
 TABLES = Path(noisy.__file__).parent / "paper_tables"
 CHAIN = ("resnet20", "resnet26", "resnet32", "resnet38")
@@ -54,7 +54,7 @@ def _set_of_counts(counts):
     classes = np.repeat(np.arange(len(counts)), counts)
     targets = np.eye(len(counts), dtype=np.float32)[classes] * 0.99
     confidence = np.random.default_rng(0).uniform(0.9, 1.0, len(classes))
-    return TrainingSet(np.arange(len(classes)), targets, np.zeros(len(classes), bool),
+    return TargetSet(np.arange(len(classes)), targets, np.zeros(len(classes), bool),
                        confidence)
 
 
@@ -90,7 +90,7 @@ def _tiny_set(confidences_by_class, hard=False):
             targets.append(np.eye(num_classes)[cls] * scale)
             is_labeled.append(confidence == 1.0)
     confidence = np.concatenate([np.asarray(c, dtype=float) for c in confidences_by_class])
-    return TrainingSet(np.array(indices), np.array(targets), np.array(is_labeled), confidence)
+    return TargetSet(np.array(indices), np.array(targets), np.array(is_labeled), confidence)
 
 
 @pytest.mark.parametrize("sizes,min_per_class,max_gap", [
@@ -101,23 +101,23 @@ def _tiny_set(confidences_by_class, hard=False):
 ])
 def test_balanced_counts_follow_the_rule(sizes, min_per_class, max_gap):
     rng = np.random.default_rng(sum(sizes))
-    training_set = _tiny_set([rng.uniform(0.8, 0.99, size) for size in sizes])
-    balanced = balance(training_set, len(sizes), min_per_class, max_gap)
+    candidates = _tiny_set([rng.uniform(0.8, 0.99, size) for size in sizes])
+    balanced = balance(candidates, len(sizes), min_per_class, max_gap)
     topped = [max(size, min_per_class) for size in sizes]  # top up, then cut to min + gap
     expected = [min(size, min(topped) + max_gap) for size in topped]
     np.testing.assert_array_equal(balanced.class_counts(len(sizes)), expected)
-    assert set(balanced.indices) <= set(training_set.indices)
+    assert set(balanced.indices) <= set(candidates.indices)
 
 
 def test_duplication_takes_labeled_then_most_confident_and_repeats():
-    training_set = TrainingSet(
+    candidates = TargetSet(
         indices=np.array([2, 7, 5, 9]),
         targets=np.array([[0.9, 0], [1.0, 0], [0.95, 0], [0, 1.0]]),
         is_labeled=np.array([False, True, False, True]),
         teacher_confidence=np.array([0.9, 1.0, 0.95, 1.0]),
     )
     # class 0 = {2: 0.9, 7: labeled, 5: 0.95}; min 8: each twice, then one more of 7 and 5.
-    balanced = balance(training_set, 2, min_per_class=8, max_gap=100)
+    balanced = balance(candidates, 2, min_per_class=8, max_gap=100)
     class0 = balanced.indices[balanced.classes == 0]
     assert list(class0[:3]) == [2, 7, 5]
     assert list(class0[3:]) == [2, 7, 5, 7, 5]
@@ -126,8 +126,8 @@ def test_duplication_takes_labeled_then_most_confident_and_repeats():
 
 def test_hard_label_ties_are_ranked_by_the_teachers_probability():
     # All three hard targets are 0.99; the teacher was most sure of index 1, then 2.
-    training_set = _tiny_set([[0.85, 0.97, 0.9], [1.0] * 4], hard=True)
-    balanced = balance(training_set, 2, min_per_class=5, max_gap=100)
+    candidates = _tiny_set([[0.85, 0.97, 0.9], [1.0] * 4], hard=True)
+    balanced = balance(candidates, 2, min_per_class=5, max_gap=100)
     assert list(balanced.indices[balanced.classes == 0]) == [0, 1, 2, 1, 2]
     cut = balance(_tiny_set([[0.85, 0.97, 0.9, 0.81], [1.0]], hard=True), 2,
                   min_per_class=1, max_gap=1)
@@ -139,31 +139,31 @@ def test_copies_are_spread_evenly_over_many_rounds():
     # would give the 100 best images 4 copies and the rest 2; evenly spread it is 3 or 2.
     rng = np.random.default_rng(0)
     confidence = rng.uniform(0.8, 1.0, 300).astype(np.float32)
-    training_set = _tiny_set([confidence, [1.0] * 800], hard=True)
-    balanced = balance(training_set, 2, min_per_class=800, max_gap=1000)
+    candidates = _tiny_set([confidence, [1.0] * 800], hard=True)
+    balanced = balance(candidates, 2, min_per_class=800, max_gap=1000)
     copies = np.bincount(balanced.indices[balanced.classes == 0], minlength=300)
     assert copies.sum() == 800 and copies.min() == 2 and copies.max() == 3
     assert set(np.flatnonzero(copies == 3)) == set(np.argsort(-confidence)[:200])
 
 
 def test_duplication_ties_are_broken_by_index():
-    training_set = _tiny_set([[0.99] * 3, [0.99] * 4])
-    balanced = balance(training_set, 2, min_per_class=4, max_gap=100)
+    candidates = _tiny_set([[0.99] * 3, [0.99] * 4])
+    balanced = balance(candidates, 2, min_per_class=4, max_gap=100)
     assert list(balanced.indices[balanced.classes == 0]) == [0, 1, 2, 0]
 
 
 def test_cutting_drops_the_least_confident():
-    training_set = _tiny_set([[0.85, 1.0, 0.99, 0.9, 0.81, 0.95], [0.9, 0.9]])
-    balanced = balance(training_set, 2, min_per_class=2, max_gap=2)
+    candidates = _tiny_set([[0.85, 1.0, 0.99, 0.9, 0.81, 0.95], [0.9, 0.9]])
+    balanced = balance(candidates, 2, min_per_class=2, max_gap=2)
     # smallest class 2 + gap 2 = 4: keep the labeled one, 0.99, 0.95, 0.9 (in original order)
     assert list(balanced.indices[balanced.classes == 0]) == [1, 2, 3, 5]
     assert list(balanced.indices[balanced.classes == 1]) == [100, 101]
 
 
 def test_class_without_candidates_raises_clear_error():
-    training_set = _tiny_set([[0.9, 0.95], [0.99]])
+    candidates = _tiny_set([[0.9, 0.95], [0.99]])
     with pytest.raises(UserError, match=r"class 2 has no images.*cannot be topped up"):
-        balance(training_set, 3, min_per_class=4, max_gap=10)
+        balance(candidates, 3, min_per_class=4, max_gap=10)
 
 
 def test_balance_report():

@@ -48,7 +48,7 @@ def test_images_and_hours_per_rule(tmp_path, rates_file):
     rows = {row["rule"]: row for row in table}
     # 100% labels: 120 images, ceil(240 / 120) = 2 epochs, both monitored (50 images each);
     # 10%: 12 images, ceil(96 / 12) = 8 epochs, all 8 monitored.
-    train = rows["train_supervised"]
+    train = rows["train (supervised)"]
     assert train["jobs"] == 4
     assert train["train_images"] == 2 * (2 * 120 + 8 * 12)
     assert train["scored_images"] == 2 * (2 * 50 + 8 * 50)
@@ -59,7 +59,7 @@ def test_images_and_hours_per_rule(tmp_path, rates_file):
     assert rows["total"]["hours"] == pytest.approx(seconds / 3600)
     assert rows["total"]["jobs"] == 12
     text = estimate.format_plan(table, rates, ["results/table1.csv"])
-    assert re.search(r"train_supervised\s+4\s+672\s+1,000\s+0\s+0\.00", text)
+    assert re.search(r"train \(supervised\)\s+4\s+672\s+1,000\s+0\s+0\.00", text)
     assert "4 jobs that train or score no network" in text
 
 
@@ -70,7 +70,7 @@ def test_students_count_their_budget_and_robustness_every_image(tmp_path):
               "perturbations: [gaussian_noise, translate], fgsm_epsilons: [0.0, 0.1]}"]
     jobs, resolved = estimate.snakemake_jobs(["results/table5.csv"], config, tmp_path)
     loads = [estimate.job_load(rule, w, p, Plan(resolved)) for rule, w, p in jobs]
-    students = [load for load in loads if load.rule == "train_student"]
+    students = [load for load in loads if load.rule == "train (student)"]
     assert students and all(load.train_images == 1000 for load in students)
     assert all(load.scored_images == 50 * 50 for load in students)
     predictions = [load for load in loads if load.rule == "predict"]

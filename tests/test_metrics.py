@@ -188,7 +188,7 @@ def _tiny_model():
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, NUM_CLASSES))
 
 
-def _normalize(images):
+def _standardize(images):
     return (images - 0.5) / 0.25
 
 
@@ -199,13 +199,13 @@ def test_fgsm_eps_zero_is_clean_accuracy_and_attack_hurts():
     with torch.no_grad():
         model.eval()
         inputs = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
-        clean_predictions = model(_normalize(inputs)).argmax(dim=1).numpy()
+        clean_predictions = model(_standardize(inputs)).argmax(dim=1).numpy()
     labels = clean_predictions.copy()
     labels[::2] = rng.integers(0, NUM_CLASSES, size=32)  # half right, half random
     clean_accuracy = 100.0 * np.mean(clean_predictions == labels)
     model.train()
     epsilons = [0.0, 0.02, 0.05, 0.1]
-    result = fgsm_accuracy(model, images, labels, epsilons, _normalize, batch_size=24)
+    result = fgsm_accuracy(model, images, labels, epsilons, _standardize, batch_size=24)
     assert model.training  # mode restored
     accuracies, unchanged = result["accuracy"], result["accuracy_unchanged"]
     assert accuracies[0] == unchanged[0] == clean_accuracy
@@ -213,7 +213,7 @@ def test_fgsm_eps_zero_is_clean_accuracy_and_attack_hurts():
     assert accuracies[-1] < accuracies[0]
     assert all(u <= a for u, a in zip(unchanged, accuracies, strict=True))
     same = fgsm_accuracy(model, torch.from_numpy(images), torch.from_numpy(labels), epsilons,
-                         _normalize, batch_size=64)
+                         _standardize, batch_size=64)
     assert same == result
 
 

@@ -80,7 +80,7 @@ def test_cluster_resources_follow_the_scale(profile):
 
 def test_students_and_supervised_trainings_ask_for_their_own_resources():
     # One rule trains both; at the `small` scale a student may run 180 minutes, a
-    # supervised model 120 (cluster_resources: train_student, train_supervised).
+    # supervised model 120 (cluster_resources: train: {supervised, student}).
     output = dry_run("slurm-cpu", "--config", "scale=small", target="results/table5.csv")
     assert "runtime=180" in job_block(output, "train", reading=STUDENT)
     assert "runtime=120" in job_block(output, "train", reading=SUPERVISED)

@@ -1,4 +1,4 @@
-"""Tests of pseudo-label targets, confidence selection and the TrainingSet container."""
+"""Tests of pseudo-label targets, confidence selection and the TargetSet container."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from noisy.errors import SettingsError
 from noisy.method.pseudo_labels import (
     LABEL_TYPES,
-    TrainingSet,
+    TargetSet,
     labeled_targets,
     pseudo_targets,
     select,
@@ -101,12 +101,12 @@ def test_select_puts_labeled_first_with_their_labels():
     np.testing.assert_array_equal(chosen.class_counts(K), [0, 1, 0, 0, 2, 0, 1, 0, 0, 0])
 
 
-def test_training_set_round_trip(tmp_path):
-    original = TrainingSet(np.array([5, 2, 5]), np.eye(3)[[0, 2, 1]] * 0.99, [True, False, False],
+def test_a_target_set_round_trips(tmp_path):
+    original = TargetSet(np.array([5, 2, 5]), np.eye(3)[[0, 2, 1]] * 0.99, [True, False, False],
                            [1.0, 0.93, 0.88])
     path = tmp_path / "set.npz"
     original.save(path)
-    loaded = TrainingSet.load(path)
+    loaded = TargetSet.load(path)
     assert loaded.indices.dtype == np.int64 and loaded.targets.dtype == np.float32
     np.testing.assert_array_equal(loaded.indices, original.indices)
     np.testing.assert_array_equal(loaded.targets, original.targets)
@@ -115,6 +115,6 @@ def test_training_set_round_trip(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["set.npz"]
 
 
-def test_training_set_rejects_mismatched_lengths():
+def test_a_target_set_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="length mismatch"):
-        TrainingSet(np.array([1, 2]), np.eye(3), np.array([True, False, True]), [1.0] * 3)
+        TargetSet(np.array([1, 2]), np.eye(3), np.array([True, False, True]), [1.0] * 3)

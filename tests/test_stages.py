@@ -13,7 +13,7 @@ import yaml
 from noisy.tools import estimate
 from noisy.workflow import outputs, tables
 from noisy.workflow.config import ConfigError, coerce_cli_values
-from noisy.workflow.stages import Balance, Model, Plan, Selection
+from noisy.workflow.stages import BalancedSet, Model, Plan, Selection
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,14 +35,14 @@ def with_experiment(config: dict, name: str, settings: dict, position: int) -> d
 def stage_settings(plan: Plan) -> dict[str, str]:
     """Every stage folder of a plan with its settings."""
     return {stage.dir: json.dumps(stage.settings, sort_keys=True)
-            for kind in (Model, Selection, Balance) for stage in plan.stages(kind)}
+            for kind in (Model, Selection, BalancedSet) for stage in plan.stages(kind)}
 
 
 def test_experiments_sharing_a_prefix_share_folders(config):
     plan = Plan(config)
     hard, no_dropout, soft = (plan.chain(name, 0) for name in ("hard", "no_dropout", "soft"))
     # Same teacher and pseudo labels for the first link; only the students differ.
-    assert no_dropout.links[0].balance is hard.links[0].balance
+    assert no_dropout.links[0].balanced is hard.links[0].balanced
     assert no_dropout.links[0].student.dir != hard.links[0].student.dir
     assert soft.teacher is hard.teacher
     assert soft.links[0].selection.dir != hard.links[0].selection.dir
@@ -56,7 +56,7 @@ def test_folder_names_say_what_defines_them(config):
     assert chain.teacher.split.dir == "results/splits/ratio0.1-seed0-random-1000pc"
     assert Path(chain.teacher.dir).name.startswith("resnet20-ra2m27-")
     assert Path(link.selection.dir).name.startswith("smooth-t0.8-eps0.1-")
-    assert Path(link.balance.dir).name.startswith("balance-min800-gap200-")
+    assert Path(link.balanced.dir).name.startswith("balance-min800-gap200-")
     assert Path(link.student.dir).name.startswith("resnet26-ra2m27-sd0.8-do0.5-")
     # Short enough for a cluster's log folder, which is named after a job's wildcards.
     assert max(len(folder) for folder in stage_settings(Plan(config))) < 120
@@ -91,21 +91,21 @@ def test_inserting_an_experiment_moves_nothing(config, scale, position):
 def test_each_stage_gets_only_its_own_settings(config):
     link = Plan(config).chain("hard", 0).links[0]
     assert link.selection.settings == {"label_type": "hard", "threshold": 0.8}
-    assert link.balance.settings == {"min_per_class": 800, "max_gap": 200}
+    assert link.balanced.settings == {"min_per_class": 800, "max_gap": 200}
 
 
 def test_a_balancing_change_keeps_the_pseudo_labels_and_moves_the_students(config):
     before = Plan(config).chain("hard", 0)
     after = Plan({**config, "min_per_class": 900}).chain("hard", 0)
     assert after.links[0].selection.dir == before.links[0].selection.dir
-    assert after.links[0].balance.dir != before.links[0].balance.dir
+    assert after.links[0].balanced.dir != before.links[0].balanced.dir
     assert after.links[0].student.dir != before.links[0].student.dir
     assert after.teacher.dir == before.teacher.dir
 
 
 def test_a_student_budget_change_keeps_every_teacher(config):
     before, after = Plan(config), Plan({**config, "student_budget": 12345})
-    supervised = {model.dir for model in before.stages(Model) if model.trainset is None}
+    supervised = {model.dir for model in before.stages(Model) if model.balanced is None}
     assert supervised - {model.dir for model in after.stages(Model)} == {
         before.yardstick(0.1, 0, "resnet26").dir}  # yardsticks train with a student's budget
 
@@ -115,7 +115,7 @@ def test_a_stage_rests_on_its_model_and_every_teacher_before_it(config):
     chain = plan.chain("hard", 0)
     last = chain.links[-1]
     assert plan.trained_models(plan.evaluation(last.student).dir) == chain.models[::-1]
-    assert plan.trained_models(last.balance.dir) == chain.models[-2::-1]
+    assert plan.trained_models(last.balanced.dir) == chain.models[-2::-1]
     assert plan.trained_models(chain.teacher.dir) == [chain.teacher]
 
 
@@ -147,3 +147,13 @@ def test_inserting_an_experiment_first_changes_no_job_of_the_paper(config, tmp_p
              for file in (ROOT / "config.yaml", configfile)]
     before, after = ({json.dumps(job, sort_keys=True) for job in jobs} for jobs in plans)
     assert len(before) == 482 and after == before
+
+
+def test_every_file_a_table_row_reads_is_named_for_what_it_holds(config):
+    holds = {"eval": "eval.json", "trainset": "trainset.json", "counts": "candidates.json",
+             "robustness": "robustness.json", "baseline": "robustness.json"}
+    plan = Plan(config)
+    for table in tables.TABLES:
+        for row in tables.rows(plan, table):
+            assert {role: Path(path).name for role, path in row["files"].items()} == {
+                role: holds[role] for role in row["files"]}, table

@@ -9,7 +9,7 @@ from __future__ import annotations
 from noisy.files import write_json
 from noisy.jobs import add_definition, add_settings, write_definition
 from noisy.method.balancing import balance, balance_report
-from noisy.method.pseudo_labels import TrainingSet
+from noisy.method.pseudo_labels import TargetSet
 
 
 def add_arguments(parser) -> None:
@@ -24,7 +24,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> None:
     write_definition(args, candidates=args.candidates)
-    candidates = TrainingSet.load(args.candidates)
+    candidates = TargetSet.load(args.candidates)
     num_classes = candidates.targets.shape[1]
     balanced = balance(candidates, num_classes, args.settings["min_per_class"],
                        args.settings["max_gap"])

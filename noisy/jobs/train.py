@@ -15,7 +15,7 @@ from noisy.jobs import add_data, add_definition, add_device, add_settings, write
 from noisy.method.data import Dataset, load
 from noisy.method.device import use_device
 from noisy.method.models import Architecture
-from noisy.method.pseudo_labels import TrainingSet, labeled_targets
+from noisy.method.pseudo_labels import TargetSet, labeled_targets
 from noisy.method.split import load_split
 from noisy.method.training import TrainSettings, monitor_indices, train
 
@@ -46,7 +46,7 @@ def _labeled_part(dataset: Dataset, split_path: str) -> tuple[np.ndarray, np.nda
 
 def _student_part(dataset: Dataset, trainset_path: str) -> tuple[np.ndarray, np.ndarray, dict]:
     """Images, targets and metadata of a student's (balanced) training set."""
-    trainset = TrainingSet.load(trainset_path)
+    trainset = TargetSet.load(trainset_path)
     labeled = len(set(trainset.indices[trainset.is_labeled].tolist()))
     return (dataset.train_images[trainset.indices], trainset.targets,
             {"role": "student", "labeled": labeled, "pseudo": int(len(trainset) - labeled)})

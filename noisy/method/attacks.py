@@ -1,6 +1,6 @@
 """FGSM robustness (Goodfellow et al. 2015) with the cross-entropy loss on logits.
 
-x' = clip(x + eps * sign(grad_x CE(model(normalize(x)), y)), 0, 1) on [0, 1] pixels,
+x' = clip(x + eps * sign(grad_x CE(model(standardize(x)), y)), 0, 1) on [0, 1] pixels,
 true labels, model in eval mode. The report's code applied ``nll_loss`` to raw logits,
 a different (weaker) attack; this module does not copy that defect.
 
@@ -28,7 +28,7 @@ def _as_tensor(values: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 def fgsm_accuracy(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
                   labels: np.ndarray | torch.Tensor, epsilons: Sequence[float],
-                  normalize: Callable[[torch.Tensor], torch.Tensor], batch_size: int = 500,
+                  standardize: Callable[[torch.Tensor], torch.Tensor], batch_size: int = 500,
                   device: str | torch.device = "cpu") -> dict[str, list[float]]:
     """Top-1 accuracies (%) under FGSM for each ``eps`` in ``epsilons`` (eps = 0: clean).
 
@@ -36,7 +36,7 @@ def fgsm_accuracy(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
     adversarial prediction == label, and clean prediction == label == adversarial
     prediction (the report's accounting).
 
-    ``images`` are uint8 (N, 32, 32, 3); ``normalize`` maps float [0, 1] images
+    ``images`` are uint8 (N, 32, 32, 3); ``standardize`` maps float [0, 1] images
     (B, 3, H, W) to the network input. The input gradient does not depend on eps, so
     it is computed once per batch and reused for every eps. The model's train/eval
     mode is restored afterwards.
@@ -59,7 +59,7 @@ def fgsm_accuracy(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
             targets = labels[start:start + batch_size].to(device)
             clean = batch.permute(0, 3, 1, 2).float().div(255.0).requires_grad_(True)
             with torch.enable_grad(), full_precision(device):
-                logits = model(normalize(clean))
+                logits = model(standardize(clean))
                 loss = F.cross_entropy(logits, targets, reduction="sum")
                 (gradient,) = torch.autograd.grad(loss, clean)
             step = gradient.sign()
@@ -68,7 +68,7 @@ def fgsm_accuracy(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
             with torch.no_grad(), full_precision(device):
                 for index, eps in enumerate(epsilons):
                     adversarial = (clean + eps * step).clamp(0.0, 1.0)
-                    right = model(normalize(adversarial)).argmax(dim=1) == targets
+                    right = model(standardize(adversarial)).argmax(dim=1) == targets
                     correct[index] += int(right.sum())
                     unchanged[index] += int((right & clean_right).sum())
     finally:

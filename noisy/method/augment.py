@@ -1,4 +1,8 @@
-"""Batched input noise on uint8 image tensors: RandAugment, crop/flip, normalise, mixup.
+"""Batched input noise on uint8 image tensors: RandAugment, crop/flip, standardize, mixup.
+
+The network's input is standardized images, ``(x - MEAN) / STD`` per channel, from float
+images in [0, 1] (:func:`standardize`, the FGSM attack's path) or from uint8 images
+(:func:`standardize_uint8`, training, prediction and evaluation).
 
 All functions take a whole batch ``(B, 3, H, W)`` of uint8 images on any device, without
 per-image Python loops. All randomness comes from an explicit ``torch.Generator`` on the
@@ -408,14 +412,14 @@ def _augment(images: torch.Tensor, rounds: list, crop=None,
 
 
 def standardize(images: torch.Tensor) -> torch.Tensor:
-    """Float images in [0, 1] (B, 3, H, W) -> network input ``(x - MEAN) / STD``."""
+    """Float images in [0, 1] (B, 3, H, W) -> the network input ``(x - MEAN) / STD``."""
     mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
     std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
     return (images - mean) / std
 
 
-def normalize(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images (B, 3, H, W) -> float32 network input ``(x / 255 - MEAN) / STD``."""
+def standardize_uint8(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images (B, 3, H, W) -> the float32 network input ``(x / 255 - MEAN) / STD``."""
     return standardize(images.float().div_(255))
 
 
@@ -439,7 +443,7 @@ def mixup(inputs: torch.Tensor, targets: torch.Tensor, alpha: float,
 
 
 class TrainAugment:
-    """Input noise of the paper: RandAugment(n, m) -> crop/flip -> normalise, batched.
+    """Input noise of the paper: RandAugment(n, m) -> crop/flip -> standardize, batched.
 
     Mixup is applied after it, by :func:`mixup`. ``grouped`` picks the code path (None:
     grouped on CPU, host-sync-free batched elsewhere).
@@ -452,12 +456,12 @@ class TrainAugment:
         self.grouped = grouped
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """Noisy, normalised float32 batch from uint8 images (B, 3, H, W)."""
+        """Noisy, standardized float32 batch from uint8 images (B, 3, H, W)."""
         _check_images(images)
         rounds = _draw_rounds(images, self.n, self.m, generator)
         crop = _draw_crop(images, self.padding, generator)
         with _one_cpu_thread(images):
-            return normalize(_augment(images, rounds, crop, self.grouped))
+            return standardize_uint8(_augment(images, rounds, crop, self.grouped))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n={self.n}, m={self.m}, padding={self.padding})"

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from noisy.errors import SettingsError, UserError
-from noisy.method.pseudo_labels import TrainingSet
+from noisy.method.pseudo_labels import TargetSet
 
 
 def _check_settings(min_per_class: int, max_gap: int) -> None:
@@ -46,37 +46,37 @@ def _empty_class_error(class_index: int, min_per_class: int) -> UserError:
     )
 
 
-def _rank_order(training_set: TrainingSet, members: np.ndarray) -> np.ndarray:
+def _rank_order(candidates: TargetSet, members: np.ndarray) -> np.ndarray:
     """Slots of ``members`` (positions in the set, repeats allowed), best first."""
     return np.lexsort((
         np.arange(len(members)),
-        training_set.indices[members],
-        -training_set.teacher_confidence[members],
-        ~training_set.is_labeled[members],
+        candidates.indices[members],
+        -candidates.teacher_confidence[members],
+        ~candidates.is_labeled[members],
     ))
 
 
-def _top_up(training_set: TrainingSet, members: np.ndarray, size: int) -> np.ndarray:
+def _top_up(candidates: TargetSet, members: np.ndarray, size: int) -> np.ndarray:
     """``members`` followed by evenly spread copies, ``size`` in all (best-ranked first)."""
     repeats, extra = divmod(size, len(members))
-    best = members[_rank_order(training_set, members)[:extra]]
+    best = members[_rank_order(candidates, members)[:extra]]
     return np.concatenate([members] * repeats + [best])
 
 
 def balance(
-    training_set: TrainingSet,
+    candidates: TargetSet,
     num_classes: int,
     min_per_class: int = 4000,
     max_gap: int = 1000,
-) -> TrainingSet:
-    """Balanced copy of ``training_set``: top up small classes, then cut large ones.
+) -> TargetSet:
+    """Balanced copy of ``candidates``: top up small classes, then cut large ones.
 
     The result is grouped by class (0 first); within a class, entries keep their
     order, with duplicates after the originals. Raises a user error naming the
     class if a class has zero images but must be topped up (``min_per_class > 0``).
     """
     _check_settings(min_per_class, max_gap)
-    classes = training_set.classes
+    classes = candidates.classes
     if len(classes) and classes.max() >= num_classes:
         raise ValueError(
             f"a target's argmax is class {classes.max()}, beyond num_classes={num_classes}"
@@ -87,16 +87,16 @@ def balance(
         if len(members) == 0 and min_per_class > 0:
             raise _empty_class_error(class_index, min_per_class)
         if len(members) < min_per_class:
-            members = _top_up(training_set, members, min_per_class)
+            members = _top_up(candidates, members, min_per_class)
         members_by_class.append(members)
 
     cap = min(len(members) for members in members_by_class) + max_gap
     kept = []
     for members in members_by_class:
         if len(members) > cap:
-            members = members[np.sort(_rank_order(training_set, members)[:cap])]
+            members = members[np.sort(_rank_order(candidates, members)[:cap])]
         kept.append(members)
-    return training_set.subset(np.concatenate(kept))
+    return candidates.subset(np.concatenate(kept))
 
 
 def balance_report(before_counts: Sequence[int], after_counts: Sequence[int]) -> dict:

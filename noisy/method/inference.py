@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from noisy.method.augment import normalize
+from noisy.method.augment import standardize_uint8
 from noisy.method.device import CONV_MEMORY_FORMAT, full_precision
 
 
@@ -27,7 +27,7 @@ def predict_logits(model: torch.nn.Module, images: np.ndarray | torch.Tensor,
         images = images_to_tensor(images, device)
     outputs = []
     for start in range(0, images.shape[0], batch_size):
-        batch = normalize(images[start:start + batch_size].to(device))
+        batch = standardize_uint8(images[start:start + batch_size].to(device))
         batch = batch.contiguous(memory_format=CONV_MEMORY_FORMAT)
         with full_precision(device):
             outputs.append(model(batch).float())

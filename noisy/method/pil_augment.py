@@ -133,7 +133,8 @@ class PILRandAugment:
 
 
 def paper_train_transform(n: int, m: float) -> T.Compose:
-    """The paper's training transform: RandAugment, crop with padding 4, flip, normalise."""
+    """The paper's training transform: RandAugment, crop with padding 4, flip, standardize
+    (torchvision's ``Normalize``)."""
     return T.Compose([
         PILRandAugment(n, m),
         T.RandomCrop(32, padding=4),
@@ -163,7 +164,7 @@ class PILBatchAugment:
         ])
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """(B, 3, H, W) uint8 on any device → normalised float on the same device."""
+        """(B, 3, H, W) uint8 on any device → standardized float on the same device."""
         self.rng.seed(int(torch.randint(2**62, (1,), generator=generator,
                                         device=generator.device)))
         host = images.permute(0, 2, 3, 1).cpu().numpy()

@@ -26,16 +26,17 @@ from noisy.files import read_npz, save_npz
 
 LABEL_TYPES = ("hard", "soft", "smooth")
 PSEUDO_SCALE = 0.99
-# The arrays of a training set (candidates, balanced set) and of a teacher's predictions,
+# The arrays of a target set (candidates, a balanced set) and of a teacher's predictions,
 # with their shapes (see noisy.files.read_npz).
-TRAINING_SET_ARRAYS = {"indices": ("n",), "targets": ("n", "k"), "is_labeled": ("n",),
+TARGET_SET_ARRAYS = {"indices": ("n",), "targets": ("n", "k"), "is_labeled": ("n",),
                        "teacher_confidence": ("n",)}
 PREDICTION_ARRAYS = {"indices": ("n",), "probs": ("n", "k")}
 
 
 @dataclass(frozen=True, eq=False)
-class TrainingSet:
-    """A student's training set: train-set indices with their target vectors.
+class TargetSet:
+    """Train-set indices with their target vectors: the candidates (labeled images plus
+    pseudo labels) and, balanced, a student's training set (trainset.npz).
 
     ``indices`` (int64, M) index the full train set (an image may repeat after
     balancing), ``targets`` is float32 (M, K), ``is_labeled`` bool (M,) and
@@ -83,10 +84,10 @@ class TrainingSet:
         """Number of entries per class (argmax of target), length ``num_classes``."""
         return np.bincount(self.classes, minlength=num_classes)[:num_classes]
 
-    def subset(self, positions: np.ndarray) -> TrainingSet:
+    def subset(self, positions: np.ndarray) -> TargetSet:
         """Entries at ``positions`` (rows of this set; repeats allowed), in that order."""
         positions = np.asarray(positions, dtype=np.int64)
-        return TrainingSet(self.indices[positions], self.targets[positions],
+        return TargetSet(self.indices[positions], self.targets[positions],
                            self.is_labeled[positions], self.teacher_confidence[positions])
 
     def save(self, path: str | os.PathLike) -> None:
@@ -95,10 +96,10 @@ class TrainingSet:
                  teacher_confidence=self.teacher_confidence)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> TrainingSet:
+    def load(cls, path: str | os.PathLike) -> TargetSet:
         """Read a set written by :meth:`save`; a damaged file raises
         :class:`noisy.files.DamagedFileError`."""
-        data = read_npz(path, TRAINING_SET_ARRAYS)
+        data = read_npz(path, TARGET_SET_ARRAYS)
         return cls(data["indices"], data["targets"], data["is_labeled"],
                    data["teacher_confidence"])
 
@@ -153,7 +154,7 @@ def select(
     threshold: float,
     label_type: str,
     eps: float = 0.1,
-) -> TrainingSet:
+) -> TargetSet:
     """Labeled images, then unlabeled images whose max probability is above ``threshold``.
 
     ``probs`` (N, K) are the teacher's probabilities for ``unlabeled_indices`` (N,).
@@ -175,7 +176,7 @@ def select(
     max_probs = probs.max(axis=1)
     keep = max_probs > np.float32(threshold)
     num_classes = probs.shape[1]
-    return TrainingSet(
+    return TargetSet(
         indices=np.concatenate([labeled_indices, unlabeled_indices[keep]]),
         targets=np.concatenate([
             labeled_targets(labeled_labels, num_classes, label_type, eps),

@@ -138,7 +138,7 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
 def sgd_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
              targets: torch.Tensor, device: torch.device,
              precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimizer step on a batch of normalised inputs and target vectors, the forward
+    """One optimizer step on a batch of standardized inputs and target vectors, the forward
     pass under bf16 autocast when ``precision`` is ``bf16`` (loss and update in fp32).
 
     Returns (loss, logits), both still on the device (no host synchronisation).

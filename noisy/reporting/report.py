@@ -106,7 +106,9 @@ def _labeled_ratio(labeled: pd.Series, ratios: list[float] | None) -> pd.Series:
     return labeled.map(mapping)
 
 
-def _normalise(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def _comparable_keys(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame`` with its key columns in one form on both sides of a join: numbers rounded to
+    four decimals, everything else as text."""
     frame = frame.copy()
     for key in keys:
         if pd.api.types.is_numeric_dtype(frame[key]):
@@ -128,7 +130,7 @@ def align(table: str, repro: pd.DataFrame, paper: pd.DataFrame,
     if table == "table1":
         repro["labeled_ratio"] = _labeled_ratio(repro["labeled"], labeled_ratios)
         paper["labeled_ratio"] = paper["labeled"] / PAPER_TRAIN_SIZE
-    repro, paper = _normalise(repro, keys), _normalise(paper, keys)
+    repro, paper = _comparable_keys(repro, keys), _comparable_keys(paper, keys)
     paper = paper.rename(columns={c: f"{c}__paper" for c in paper.columns if c not in keys})
     merged = paper.merge(repro, on=keys, how="left", indicator=True)
     merged["_merge"] = merged["_merge"].map({"both": "both", "left_only": "paper_only"})

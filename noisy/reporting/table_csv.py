@@ -53,7 +53,7 @@ def _row_values(table: str, row: dict) -> dict:
         counts = read_json(files["counts"], ("classes", "counts"))
         return dict(zip(counts["classes"], counts["counts"], strict=True))
     if TABLES[table].kind == "robustness":
-        return robustness_metrics(read_json(files["eval"], ROBUSTNESS_KEYS),
+        return robustness_metrics(read_json(files["robustness"], ROBUSTNESS_KEYS),
                                   read_json(files["baseline"], ROBUSTNESS_KEYS))
     result = read_json(files["eval"], ("labeled", "params", "top1", "top5"))
     values = {"labeled": result["labeled"], "params": result["params"], "top1": result["top1"],

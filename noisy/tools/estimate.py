@@ -104,21 +104,21 @@ def _per_class(count: int | None, total: int) -> int:
 def job_load(rule: str, wildcards: dict, params: dict, plan: Plan) -> JobLoad:
     """The images one job trains, scores and attacks (see the module docstring).
 
-    Trainings are reported as ``train_supervised`` and ``train_student`` (their cluster
-    resources differ too)."""
+    Trainings are reported as ``train (supervised)`` and ``train (student)``: one rule,
+    whose cluster resources differ by role too."""
     pool = _per_class(per_class(plan.preset["train_per_class"]), CIFAR_TRAIN)
     if rule == "train":
         model = plan.stage(wildcards["model"], Model)
         train = model.settings["train"]
         budget = train["budget_images"]
-        if model.trainset is None:
+        if model.balanced is None:
             size = round(model.split.settings["labeled_ratio"] * pool)
             epochs = epochs_for_budget(budget, size)
             images, monitored = epochs * size, len(monitored_epochs(epochs,
                                                                    train["monitor_epochs"]))
         else:
             images, monitored = budget, train["monitor_epochs"]
-        return JobLoad(model.train_rule, model.network, train_images=images,
+        return JobLoad(f"train ({model.role})", model.network, train_images=images,
                        scored_images=monitored * model.settings["monitor_test_size"])
     if rule == "predict":
         model = plan.stage(wildcards["model"], Model)

@@ -116,7 +116,8 @@ def preset(config: dict) -> dict:
 
 def cluster_resources(config: dict, rule: str) -> dict:
     """Memory (``mem_mb``) and time limit (``runtime``, minutes) of a rule's cluster jobs
-    at the configured scale."""
+    at the configured scale (for the rule ``train``: one such entry per role, ``supervised``
+    and ``student``)."""
     return dict(config["cluster_resources"][config["scale"]][rule])
 
 

@@ -27,7 +27,7 @@ def fgsm_entries(plan: Plan) -> list[dict]:
     for row in rows(plan, "table5"):
         label = row["keys"]["label_type"]
         final[(label, row["seed"])] = {"label": label, "network": row["keys"]["network"],
-                                       "seed": row["seed"], "path": row["files"]["eval"]}
+                                       "seed": row["seed"], "path": row["files"]["robustness"]}
     return list(final.values())
 
 
@@ -83,7 +83,7 @@ def report_confusions(plan: Plan) -> list[dict]:
               for row in rows(plan, table) if row["seed"] == first_seed]
     models = {model.dir: model for model in models if model.network in final}
     return [{"path": f"{plan.evaluation(model).dir}/confusion.png", "model": model.dir,
-             "trained_on": (model.split if model.trainset is None else model.trainset).dir}
+             "trained_on": (model.split if model.balanced is None else model.balanced).dir}
             for model in models.values()]
 
 
@@ -148,7 +148,7 @@ def self_training_rows(plan: Plan) -> list[dict]:
                                "network": link.student.network,
                                "train_images": values["student_budget"],
                                "files": {"eval": eval_file(plan, link.student),
-                                         "trainset": f"{link.balance.dir}/trainset.json"}})
+                                         "trainset": f"{link.balanced.dir}/trainset.json"}})
         for network in dict.fromkeys(networks):
             yardstick = plan.yardstick(ratio, seed, network)
             result.append({"seed": seed, "role": "yardstick", "experiment": "",

@@ -40,7 +40,7 @@ from noisy.workflow.config import (
 SPLITS = "results/splits"
 MODELS = "results/models"
 PSEUDO_LABELS = "results/pseudo_labels"
-TRAINSETS = "results/trainsets"
+BALANCED_SETS = "results/trainsets"
 ROBUSTNESS_SETS = "results/robustness"
 
 
@@ -68,22 +68,18 @@ class Split:
 
 @dataclass(eq=False)
 class Model:
-    """A trained network: on the labeled part of ``split`` (supervised) or on ``trainset``."""
+    """A trained network: on the labeled part of ``split`` (supervised) or, a student, on the
+    training set of ``balanced`` (its trainset.npz)."""
 
     dir: str
     network: str
     settings: dict  # arch, train, monitor_test_size
     split: Split
-    trainset: Balance | None = None
+    balanced: BalancedSet | None = None
 
     @property
     def role(self) -> str:
-        return "supervised" if self.trainset is None else "student"
-
-    @property
-    def train_rule(self) -> str:
-        """The rule whose cluster resources the training asks for."""
-        return "train_supervised" if self.trainset is None else "train_student"
+        return "supervised" if self.balanced is None else "student"
 
     def file(self, name: str) -> str:
         return f"{self.dir}/{name}"
@@ -99,8 +95,8 @@ class Selection:
 
 
 @dataclass(eq=False)
-class Balance:
-    """A selection's classes balanced: the training set of a student."""
+class BalancedSet:
+    """A selection's classes balanced: the training set of a student (trainset.npz)."""
 
     dir: str
     selection: Selection
@@ -138,10 +134,10 @@ class RobustnessSet:
 
 @dataclass(eq=False)
 class Link:
-    """One student of a chain with the training set it learned from."""
+    """One student of a chain with the pseudo labels and the balanced set it learned from."""
 
     selection: Selection
-    balance: Balance
+    balanced: BalancedSet
     student: Model
 
 
@@ -209,7 +205,7 @@ class Plan:
         """The models the stage in ``folder`` rests on: its model (the teacher of pseudo
         labels or of a balanced set), then every teacher before it, back to the first."""
         stage = self._stages.get(folder)
-        if isinstance(stage, Balance):
+        if isinstance(stage, BalancedSet):
             stage = stage.selection
         if isinstance(stage, Selection):
             stage = stage.teacher
@@ -219,8 +215,8 @@ class Plan:
             raise ConfigError(f"{folder} is not a folder that rests on a model of the current "
                            "configuration")
         models = [stage]
-        while models[-1].trainset is not None:
-            models.append(models[-1].trainset.selection.teacher)
+        while models[-1].balanced is not None:
+            models.append(models[-1].balanced.selection.teacher)
         return models
 
     def _register(self, stage):
@@ -263,7 +259,7 @@ class Plan:
                                robustness["baseline_network"])
 
     def _model(self, network: str, noise: dict, budget: int, seed: int, split: Split,
-               trainset: Balance | None = None) -> Model:
+               balanced: BalancedSet | None = None) -> Model:
         train = self._train_settings(budget, seed, noise)
         settings = {
             "arch": {"network": network, "final_survival": noise["final_survival"],
@@ -272,10 +268,11 @@ class Plan:
             "train": training_definition(train),
             "monitor_test_size": self.preset["monitor_test_size"],
         }
-        source = {"split": split.dir} if trainset is None else {"trainset": trainset.dir}
+        # "trainset" names a student's source in the hash of every student folder: kept.
+        source = {"split": split.dir} if balanced is None else {"trainset": balanced.dir}
         digest = definition_hash({**settings, **source})
         name = f"{network}-{_noise_tag(noise)}-{_arithmetic_tag(train)}-{digest}"
-        return self._register(Model(f"{MODELS}/{name}", network, settings, split, trainset))
+        return self._register(Model(f"{MODELS}/{name}", network, settings, split, balanced))
 
     def _train_settings(self, budget: int, seed: int, noise: dict) -> dict:
         optimizer = self.config["optimizer"]
@@ -304,10 +301,10 @@ class Plan:
         chain = Chain(experiment, seed, teacher)
         for network in networks[1:]:
             selection = self._selection(teacher, settings)
-            balance = self._balance(selection)
+            balanced = self._balanced_set(selection)
             student = self._model(network, settings, self.preset["student_budget"], seed,
-                                  teacher.split, balance)
-            chain.links.append(Link(selection, balance, student))
+                                  teacher.split, balanced)
+            chain.links.append(Link(selection, balanced, student))
             teacher = student
         return chain
 
@@ -321,12 +318,12 @@ class Plan:
         digest = definition_hash({**selected, "teacher": teacher.dir})
         return self._register(Selection(f"{PSEUDO_LABELS}/{name}-{digest}", teacher, selected))
 
-    def _balance(self, selection: Selection) -> Balance:
+    def _balanced_set(self, selection: Selection) -> BalancedSet:
         sizes = {"min_per_class": self.preset["min_per_class"],
                  "max_gap": self.preset["max_gap"]}
         digest = definition_hash({**sizes, "candidates": selection.dir})
         name = f"balance-min{sizes['min_per_class']}-gap{sizes['max_gap']}-{digest}"
-        return self._register(Balance(f"{TRAINSETS}/{name}", selection, sizes))
+        return self._register(BalancedSet(f"{BALANCED_SETS}/{name}", selection, sizes))
 
     def evaluation(self, model: Model) -> Evaluation:
         """The clean evaluation of ``model``."""
@@ -373,6 +370,11 @@ class Plan:
         """Cluster memory and time limit of ``rule`` at the configured scale."""
         return cluster_resources(self.config, rule)
 
+    def training_resources(self, model: Model) -> dict:
+        """Cluster memory and time limit of the training of ``model``: one rule, ``train``,
+        with a supervised model's and a student's entry (config ``cluster_resources``)."""
+        return self.resources("train")[model.role]
+
     # -- names → folders ----------------------------------------------------------------
     def where(self, experiment: str) -> list[dict]:
         """The folders of an experiment's chain, per seed: teacher, then each link, each
@@ -383,7 +385,7 @@ class Plan:
             stages = [("split", chain.teacher.split), (f"teacher {chain.teacher.network}",
                                                        chain.teacher)]
             for link in chain.links:
-                stages += [("pseudo labels", link.selection), ("balanced set", link.balance),
+                stages += [("pseudo labels", link.selection), ("balanced set", link.balanced),
                            (f"student {link.student.network}", link.student)]
             for name, stage in stages:
                 rows.append({"seed": seed, "stage": name, "folder": stage.dir,
@@ -396,7 +398,7 @@ class Plan:
         for (name, chain_seed), chain in self.chains.items():
             folders = {chain.teacher.split.dir, chain.teacher.dir} | {
                 stage.dir for link in chain.links
-                for stage in (link.selection, link.balance, link.student)}
+                for stage in (link.selection, link.balanced, link.student)}
             if chain_seed == seed and folder in folders:
                 users.add(name)
         return users

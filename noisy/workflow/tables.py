@@ -123,7 +123,11 @@ def robustness_file(plan: Plan, model: Model) -> str:
 def rows(plan: Plan, table: str) -> list[dict]:
     """Every row of ``table`` in the paper's order: ``keys`` (row-key columns), ``files``
     (role → path of a result file it reads), its ``seed`` and the ``model`` folder whose
-    results it shows (for counts: the teacher that hands the pseudo labels on)."""
+    results it shows (for counts: the teacher that hands the pseudo labels on).
+
+    The roles of ``files`` are named for the file: ``eval`` (eval.json), ``trainset``
+    (trainset.json), ``robustness`` and ``baseline`` (robustness.json of the model and of
+    the robustness baseline), ``counts`` (candidates.json)."""
     spec, config = TABLES[table], plan.config
     if spec.kind == "supervised":
         return [_row({"network": network}, seed, model, eval=eval_file(plan, model))
@@ -139,7 +143,7 @@ def rows(plan: Plan, table: str) -> list[dict]:
             model = plan.baseline(seed)
             baseline = robustness_file(plan, model)
             last.append(_row({"label_type": "without_st", "network": model.network}, seed,
-                             model, eval=baseline, baseline=baseline))
+                             model, robustness=baseline, baseline=baseline))
         for label, experiment in listed:
             middle += _chain_rows(plan, spec, label, plan.chain(experiment, seed))
     return first + middle + last
@@ -161,7 +165,7 @@ def _teacher_rows(plan: Plan, spec: TableSpec, chain: Chain) -> list[dict]:
     if spec.counts:  # what the shared teacher hands on, once
         return [_row(keys, seed, teacher, counts=_counts_file(chain, 0))]
     if spec.kind == "robustness":
-        return [_row(keys, seed, teacher, eval=robustness_file(plan, teacher),
+        return [_row(keys, seed, teacher, robustness=robustness_file(plan, teacher),
                      baseline=robustness_file(plan, plan.baseline(seed)))]
     return [_row(keys, seed, teacher, eval=eval_file(plan, teacher))]
 
@@ -183,10 +187,11 @@ def _chain_rows(plan: Plan, spec: TableSpec, label: str, chain: Chain) -> list[d
     if spec.kind == "robustness":
         baseline = robustness_file(plan, plan.baseline(chain.seed))
         return [_row({**keys, "network": link.student.network}, chain.seed, link.student,
-                     eval=robustness_file(plan, link.student), baseline=baseline)
+                     robustness=robustness_file(plan, link.student), baseline=baseline)
                 for link in links]
     return [_row({**keys, "network": link.student.network}, chain.seed, link.student,
-                 eval=eval_file(plan, link.student), trainset=f"{link.balance.dir}/trainset.json")
+                 eval=eval_file(plan, link.student),
+                 trainset=f"{link.balanced.dir}/trainset.json")
             for link in links]
 
 
