@@ -2,7 +2,7 @@
 # The prepared GPU check (not part of CI; about 8 minutes on one H200). It runs
 #   1. the CI-scale workflow end to end on the device (a supervised model, a student chain,
 #      the robustness table),
-#   2. python -m noisy.benchmark --device DEVICE --overhead,
+#   2. python -m noisy benchmark --device DEVICE --overhead,
 #   3. training and inference throughput of ResNet-20/26/32/38 with 1, 2 and 4 jobs
 #      sharing the device (python -m noisy throughput),
 #   4. the whole-paper estimate (python -m noisy estimate results/report.md, paper scale)
@@ -75,12 +75,12 @@ for table in "${TARGETS[@]}"; do echo "--- $table"; cat "$WORK/run/$table"; done
 echo "--- devices the trainings ran on:"
 grep -rhoE "on (cpu|cuda(:[0-9]+)?); monitoring" "$WORK/run/results/models" | sort | uniq -c
 
-step "2. python -m noisy.benchmark --device $DEVICE --overhead"
+step "2. python -m noisy benchmark --device $DEVICE --overhead"
 if [ "$QUICK" = 1 ]; then
-    "$PYTHON" -m noisy.benchmark --device "$DEVICE" --overhead --networks resnet20 \
+    "$PYTHON" -m noisy benchmark --device "$DEVICE" --overhead --networks resnet20 \
         --batches 1 --repeats 1 --workers 1 --epoch-images 512 --monitor-images 1000
 else
-    "$PYTHON" -m noisy.benchmark --device "$DEVICE" --overhead
+    "$PYTHON" -m noisy benchmark --device "$DEVICE" --overhead
 fi
 
 step "3. throughput with 1, 2 and 4 jobs sharing $DEVICE"

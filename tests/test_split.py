@@ -95,7 +95,7 @@ def test_save_and_load_round_trip(tmp_path):
     assert (loaded.labeled_ratio, loaded.seed, loaded.mode) == (0.1, 7, "stratified")
 
 
-def test_the_split_stage_writes_its_summary_where_it_is_told(tiny_data, tmp_path):
+def test_the_split_job_writes_its_summary_where_it_is_told(tiny_data, tmp_path):
     settings = {"labeled_ratio": 0.25, "seed": 7, "mode": "stratified", "train_per_class": None}
     out, summary_file = tmp_path / "split.npz", tmp_path / "counts.json"
     assert cli.main(["split", "--data", str(tiny_data), "--settings", json.dumps(settings),

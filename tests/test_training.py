@@ -310,7 +310,7 @@ def _train_command(tmp_path: Path, data: Path, source: list[str], name: str) -> 
             "--out", str(out / "model.pt"), "--history", str(out / "history.csv")]
 
 
-def test_the_train_stage_trains_on_a_splits_labeled_part_or_a_students_set(tmp_path,
+def test_the_train_job_trains_on_a_splits_labeled_part_or_a_students_set(tmp_path,
                                                                            tiny_data):
     dataset = load(tiny_data)
     split = make_split(dataset.train_labels, 0.5, 0, "random")
@@ -331,7 +331,7 @@ def test_the_train_stage_trains_on_a_splits_labeled_part_or_a_students_set(tmp_p
     assert metadata == {"role": "student", "labeled": 12, "pseudo": 12, "seed": 1}
 
 
-def test_the_train_stage_takes_exactly_one_training_set(tmp_path, tiny_data, capsys):
+def test_the_train_job_takes_exactly_one_training_set(tmp_path, tiny_data, capsys):
     for source in ([], ["--split", "s.npz", "--trainset", "t.npz"]):
         with pytest.raises(SystemExit):
             cli.main(_train_command(tmp_path, tiny_data, source, "run"))
