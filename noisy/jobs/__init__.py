@@ -29,10 +29,30 @@ def add_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="the canonical data set (.npz)")
 
 
-def add_settings(parser: argparse.ArgumentParser, fields: str) -> None:
-    """``--settings``: the stage's settings as JSON (``fields`` says which)."""
+def add_settings(parser: argparse.ArgumentParser, fields: str,
+                 definition: bool = False) -> None:
+    """``--settings``: the stage's settings as JSON (``fields`` says which); with
+    ``definition``, also ``--definition``: the stage.json of a folder whose name hashes the
+    stage's definition (see :func:`write_definition`)."""
     parser.add_argument("--settings", type=json.loads, required=True,
                         help=f"JSON from the plan: {fields}")
+    if definition:
+        parser.add_argument("--definition",
+                            help="stage.json to write: the settings and inputs of the stage")
+
+
+def add_out(parser: argparse.ArgumentParser, what: str, summary: str | None = None) -> None:
+    """``--out``: the main output, ``what`` it is; with ``summary``, also ``--summary``: the
+    JSON summary beside it, saying what it holds."""
+    parser.add_argument("--out", required=True, help=f"{what} to write")
+    if summary:
+        parser.add_argument("--summary", required=True, help=f"JSON to write: {summary}")
+
+
+def add_listing(parser: argparse.ArgumentParser, flag: str, what: str) -> None:
+    """A JSON listing from the plan (``--rows``, ``--entries``): ``what`` it lists, each
+    item naming result files the job reads (every one a declared input of its rule)."""
+    parser.add_argument(flag, type=json.loads, required=True, help=f"JSON from the plan: {what}")
 
 
 def add_device(parser: argparse.ArgumentParser) -> None:
@@ -43,10 +63,12 @@ def add_device(parser: argparse.ArgumentParser) -> None:
                         help="CPU threads of torch (default: torch's)")
 
 
-def add_definition(parser: argparse.ArgumentParser) -> None:
-    """``--definition``: the stage.json of a folder whose name hashes its definition."""
-    parser.add_argument("--definition",
-                        help="stage.json to write: the settings and inputs of the stage")
+def add_generated_set(parser: argparse.ArgumentParser, what: str, example: str) -> None:
+    """The flags of a CIFAR-10-C or -P generator: ``what`` it writes, an ``example`` name."""
+    add_data(parser)
+    parser.add_argument("--name", required=True, help=f"which one, e.g. {example}")
+    add_settings(parser, "per_class (test images per class; null: all), seed")
+    add_out(parser, f"the {what} file (.npy)")
 
 
 def write_definition(args: argparse.Namespace, **inputs: str | list[str] | None) -> None:

@@ -7,7 +7,7 @@ labeled images (duplicated labeled images count as pseudo, as P in the paper's t
 from __future__ import annotations
 
 from noisy.files import write_json
-from noisy.jobs import add_definition, add_settings, write_definition
+from noisy.jobs import add_out, add_settings, write_definition
 from noisy.method.balancing import balance, balance_report
 from noisy.method.pseudo_labels import TargetSet
 
@@ -15,11 +15,8 @@ from noisy.method.pseudo_labels import TargetSet
 def add_arguments(parser) -> None:
     parser.add_argument("--candidates", required=True,
                         help="the candidates (.npz, rule select_pseudo_labels)")
-    add_settings(parser, "min_per_class, max_gap")
-    parser.add_argument("--out", required=True, help="the training set (trainset.npz) to write")
-    parser.add_argument("--summary", required=True,
-                        help="JSON to write: counts per class before and after")
-    add_definition(parser)
+    add_settings(parser, "min_per_class, max_gap", definition=True)
+    add_out(parser, "the training set (trainset.npz)", summary="counts per class before and after")
 
 
 def run(args) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from noisy.jobs import add_out
 from noisy.reporting.figures import class_counts_figure
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--tables", nargs="+", required=True, help="table4/8/9 CSV files")
-    parser.add_argument("--out", required=True, help="the PNG to write")
+    add_out(parser, "the PNG")
 
 
 def run(args) -> None:

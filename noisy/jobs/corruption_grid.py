@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from noisy.jobs import add_data, add_settings
+from noisy.jobs import add_data, add_out, add_settings
 from noisy.method.corruptions import corruption_grid
 from noisy.method.data import load
-from noisy.method.robustness import robustness_subset
+from noisy.method.robustness import robustness_images
 
 IMAGES = 2  # test images shown, the first of the robustness subset at one per class
 
@@ -13,10 +13,9 @@ IMAGES = 2  # test images shown, the first of the robustness subset at one per c
 def add_arguments(parser) -> None:
     add_data(parser)
     add_settings(parser, "seed (of the corruptions' random numbers)")
-    parser.add_argument("--out", required=True, help="the PNG to write")
+    add_out(parser, "the PNG")
 
 
 def run(args) -> None:
-    dataset = load(args.data)
-    chosen = robustness_subset(dataset.test_labels, 1)[:IMAGES]
-    corruption_grid(dataset.test_images[chosen], args.out, args.settings["seed"])
+    images = robustness_images(load(args.data), 1)[:IMAGES]
+    corruption_grid(images, args.out, args.settings["seed"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from noisy.files import write_json
-from noisy.jobs import add_data, add_device, add_settings
+from noisy.jobs import add_data, add_device, add_out, add_settings
 from noisy.method.data import load
 from noisy.method.device import use_device
 from noisy.method.evaluation import evaluate_clean
@@ -20,7 +20,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--confusion", default=None,
                         help="the confusion-matrix PNG to write")
     add_device(parser)
-    parser.add_argument("--out", required=True, help="the metrics (eval.json) to write")
+    add_out(parser, "the metrics (eval.json)")
 
 
 def run(args) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from noisy.files import write_json
-from noisy.jobs import add_data, add_definition, add_device, add_settings, write_definition
+from noisy.jobs import add_data, add_device, add_out, add_settings, write_definition
 from noisy.method.data import load
 from noisy.method.device import use_device
 from noisy.method.evaluation import evaluate_robustness
@@ -14,14 +14,13 @@ def add_arguments(parser) -> None:
     add_data(parser)
     parser.add_argument("--model", required=True, help="the model (model.pt)")
     add_settings(parser, "test_per_class, fgsm_per_class, fgsm_epsilons, "
-                         "robustness_per_class (null: all), official")
+                         "robustness_per_class (null: all), official", definition=True)
     parser.add_argument("--corruptions", nargs="+", required=True,
                         help="the CIFAR-10-C files (.npy)")
     parser.add_argument("--perturbations", nargs="+", required=True,
                         help="the CIFAR-10-P files (.npy)")
     add_device(parser)
-    parser.add_argument("--out", required=True, help="the metrics (robustness.json) to write")
-    add_definition(parser)
+    add_out(parser, "the metrics (robustness.json)")
 
 
 def run(args) -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
+from noisy.jobs import add_listing, add_out
 from noisy.reporting.figures import fgsm_figure
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--entries", type=json.loads, required=True,
-                        help="JSON list of {label, network, seed, path}: robustness.json files")
-    parser.add_argument("--out", required=True, help="the PNG to write")
+    add_listing(parser, "--entries", "{label, network, seed, path} of robustness.json files")
+    add_out(parser, "the PNG")
     parser.add_argument("--csv", required=True, help="the figure's numbers (.csv) to write")
 
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from noisy.jobs import add_data, add_settings
+from noisy.jobs import add_generated_set
 from noisy.method.data import load
 from noisy.method.perturbations import write_perturbation
-from noisy.method.robustness import robustness_subset
+from noisy.method.robustness import robustness_images
 
 
 def add_arguments(parser) -> None:
-    add_data(parser)
-    parser.add_argument("--name", required=True, help="the perturbation, e.g. translate")
-    add_settings(parser, "per_class (test images per class; null: all), seed")
-    parser.add_argument("--out", required=True, help="the CIFAR-10-P .npy file to write")
+    add_generated_set(parser, "CIFAR-10-P", "translate")
 
 
 def run(args) -> None:
-    dataset = load(args.data)
-    chosen = robustness_subset(dataset.test_labels, args.settings["per_class"])
-    write_perturbation(dataset.test_images[chosen], args.name, args.settings["seed"], args.out)
+    images = robustness_images(load(args.data), args.settings["per_class"])
+    write_perturbation(images, args.name, args.settings["seed"], args.out)

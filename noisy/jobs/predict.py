@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from noisy.files import save_npz
-from noisy.jobs import add_data, add_device
+from noisy.jobs import add_data, add_device, add_out
 from noisy.method.data import load
 from noisy.method.device import use_device
 from noisy.method.inference import predict_probs
@@ -15,9 +15,7 @@ def add_arguments(parser) -> None:
     add_data(parser)
     parser.add_argument("--split", required=True, help="the teacher's split (.npz)")
     parser.add_argument("--model", required=True, help="the teacher (model.pt)")
-    parser.add_argument("--out", required=True,
-                        help="the predictions (.npz) to write: indices (into the train set) "
-                             "and probs (N, K) float32")
+    add_out(parser, "the predictions (.npz: indices into the train set, probs (N, K))")
     add_device(parser)
 
 

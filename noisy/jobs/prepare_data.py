@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from noisy.jobs import add_out
 from noisy.method.data import read_source, save
 
 
@@ -9,9 +10,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--source", required=True,
                         help="torchvision, a cifar-10-batches-py folder, an image folder "
                              "train/<class>/*, test/<class>/* or a .tar.gz of one")
-    parser.add_argument("--out", required=True, help="the canonical data set (.npz) to write")
-    parser.add_argument("--summary", required=True,
-                        help="JSON to write: sha256, counts per class, where the data came from")
+    add_out(parser, "the canonical data set (.npz)",
+            summary="sha256, counts per class, where the data came from")
     parser.add_argument("--download-root", default="data",
                         help="where torchvision downloads to (--source torchvision)")
 

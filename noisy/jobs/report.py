@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+from noisy.jobs import add_out
 from noisy.reporting.report import write_report
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--out", required=True, help="the Markdown report to write")
+    add_out(parser, "the Markdown report")
     parser.add_argument("--html", required=True, help="the self-contained HTML report to write")
     parser.add_argument("--settings", type=json.loads, default="{}",
                         help="JSON: scale, preset, seeds, data_source, device, precision, "

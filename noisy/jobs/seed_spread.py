@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from noisy.jobs import add_settings
+from noisy.jobs import add_out, add_settings
 from noisy.reporting.figures import seed_spread_figure
 
 
@@ -11,7 +11,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--paper", required=True,
                         help="the paper's numbers of that table (noisy/paper_tables/tableN.csv)")
     add_settings(parser, "labeled_ratios (Table 1's, config table1.labeled_ratios)")
-    parser.add_argument("--out", required=True, help="the PNG to write")
+    add_out(parser, "the PNG")
 
 
 def run(args) -> None:

@@ -7,7 +7,7 @@ teacher hands on (Tables 4, 8, 9), to ``--summary``.
 from __future__ import annotations
 
 from noisy.files import read_npz, write_json
-from noisy.jobs import add_data, add_definition, add_settings, write_definition
+from noisy.jobs import add_data, add_out, add_settings, write_definition
 from noisy.method.data import load
 from noisy.method.pseudo_labels import PREDICTION_ARRAYS, select
 from noisy.method.split import load_split
@@ -18,11 +18,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--split", required=True, help="the teacher's split (.npz)")
     parser.add_argument("--predictions", required=True,
                         help="the teacher's predictions (.npz, rule predict)")
-    add_settings(parser, "label_type, threshold (and smoothing for smooth labels)")
-    parser.add_argument("--out", required=True, help="the candidates (.npz) to write")
-    parser.add_argument("--summary", required=True,
-                        help="JSON to write: candidates per class (Tables 4, 8, 9)")
-    add_definition(parser)
+    add_settings(parser, "label_type, threshold (and smoothing for smooth labels)",
+                 definition=True)
+    add_out(parser, "the candidates (.npz)", summary="candidates per class (Tables 4, 8, 9)")
 
 
 def run(args) -> None:

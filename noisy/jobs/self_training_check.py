@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
+from noisy.jobs import add_listing, add_out
 from noisy.reporting.self_training import build
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--rows", type=json.loads, required=True,
-                        help="JSON from noisy.workflow.outputs.self_training_rows")
-    parser.add_argument("--out", required=True, help="the table (.csv) to write")
+    add_listing(parser, "--rows", "rows of noisy.workflow.outputs.self_training_rows")
+    add_out(parser, "the table (.csv)")
 
 
 def run(args) -> None:

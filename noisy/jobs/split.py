@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from noisy.files import write_json
-from noisy.jobs import add_data, add_settings
+from noisy.jobs import add_data, add_out, add_settings
 from noisy.method.data import load
 from noisy.method.split import make_split, save_split
 from noisy.method.subsets import per_class_subset
@@ -12,8 +12,7 @@ from noisy.method.subsets import per_class_subset
 def add_arguments(parser) -> None:
     add_data(parser)
     add_settings(parser, "labeled_ratio, seed, mode, train_per_class (the pool; null: all)")
-    parser.add_argument("--out", required=True, help="the split (.npz) to write")
-    parser.add_argument("--summary", required=True, help="JSON to write: labeled per class")
+    add_out(parser, "the split (.npz)", summary="labeled per class")
 
 
 def run(args) -> None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
+from noisy.jobs import add_listing, add_out
 from noisy.reporting.table_csv import build
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--name", required=True, help="table1 ... table10")
-    parser.add_argument("--rows", type=json.loads, required=True,
-                        help="JSON from noisy.workflow.tables.rows: each row's keys and files")
-    parser.add_argument("--out", required=True, help="the table (.csv) to write")
+    add_listing(parser, "--rows", "each row's keys and files (noisy.workflow.tables.rows)")
+    add_out(parser, "the table (.csv)")
 
 
 def run(args) -> None:

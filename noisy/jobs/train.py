@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from noisy.jobs import add_data, add_definition, add_device, add_settings, write_definition
+from noisy.jobs import add_data, add_device, add_out, add_settings, write_definition
 from noisy.method.data import Dataset, load
 from noisy.method.device import use_device
 from noisy.method.models import Architecture
@@ -25,15 +25,15 @@ def add_arguments(parser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--split", help="a split (.npz): train on its labeled images")
     source.add_argument("--trainset", help="a student's training set (trainset.npz)")
-    add_settings(parser, "arch, train (TrainSettings fields), monitor_test_size")
+    add_settings(parser, "arch, train (TrainSettings fields), monitor_test_size",
+                 definition=True)
     parser.add_argument("--state", required=True,
                         help="the resumable state (a side file Snakemake never deletes)")
-    parser.add_argument("--out", required=True, help="the trained model (.pt) to write")
+    add_out(parser, "the trained model (.pt)")
     parser.add_argument("--history", required=True, help="the per-epoch history (.csv) to write")
     add_device(parser)
     parser.add_argument("--checkpoint-interval-s", type=float, default=60.0,
                         help="save the resumable state every this many seconds (0: every step)")
-    add_definition(parser)
 
 
 def _labeled_part(dataset: Dataset, split_path: str) -> tuple[np.ndarray, np.ndarray, dict]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
+from noisy.jobs import add_listing, add_out
 from noisy.reporting.figures import training_curves_figure
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--entries", type=json.loads, required=True,
-                        help="JSON list of {label, network, seed, path}: history.csv files")
-    parser.add_argument("--out", required=True, help="the PNG to write")
+    add_listing(parser, "--entries", "{label, network, seed, path} of history.csv files")
+    add_out(parser, "the PNG")
 
 
 def run(args) -> None:

@@ -15,12 +15,19 @@ import os
 import numpy as np
 
 from noisy.files import DamagedFileError, read_npy
+from noisy.method.data import Dataset
 from noisy.method.subsets import TEST_SUBSET_SEED, per_class_subset
 
 
 def robustness_subset(test_labels: np.ndarray, per_class: int | None) -> np.ndarray:
     """Indices of the test images the corrupted and perturbed sets are made from."""
     return per_class_subset(test_labels, per_class, TEST_SUBSET_SEED)
+
+
+def robustness_images(dataset: Dataset, per_class: int | None) -> np.ndarray:
+    """The test images the corrupted and perturbed sets are made from: ``per_class`` of
+    each class (None: all), :func:`robustness_subset` of the test set."""
+    return dataset.test_images[robustness_subset(dataset.test_labels, per_class)]
 
 
 def _remedy(what: str, rule: str, official: bool) -> str:
