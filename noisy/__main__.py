@@ -1,4 +1,4 @@
-"""``python -m noisy``: run one workflow stage (see noisy.cli)."""
+"""``python -m noisy <command>``: run one job or tool (see :mod:`noisy.cli`)."""
 
 import sys
 

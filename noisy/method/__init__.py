@@ -20,5 +20,5 @@
 
 Nothing here imports :mod:`noisy.jobs`, :mod:`noisy.reporting`, :mod:`noisy.tools` or
 :mod:`noisy.workflow`: the library knows no job, rule or plan. Besides itself it uses only
-the shared modules :mod:`noisy.files` and :mod:`noisy.precision`.
+the shared modules :mod:`noisy.errors`, :mod:`noisy.files` and :mod:`noisy.precision`.
 """
