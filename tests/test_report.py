@@ -85,7 +85,7 @@ def test_report_shows_paper_reproduced_and_difference(results: Path):
     figures.seed_spread_figure(str(results / "table5.csv"), str(report.paper_table("table5")),
                                str(results / "figures" / "stale.png"))
     # Of the two benchmark files only the declared one counts (the other is another run's).
-    report.write_report(str(md), str(page), {"scale": "demo", "seeds": [0, 1], "device": "cpu"},
+    report.write_report(str(md), str(page), {"scale": "demo", "seeds": [0, 1], "precision": "bf16"},
                         tables=[str(results / "table2.csv"), str(results / "table5.csv")],
                         figures=[str(figure), str(results / "figure1.png")],
                         benchmarks=[{"path": str(results / "models/resnet26-a/benchmark.tsv"),

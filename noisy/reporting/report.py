@@ -336,10 +336,7 @@ def _compute_lines(benchmarks: list[dict], config: dict, gpu: str | None) -> lis
              f"**{wall:.2f} wall hours** ("
              + "; ".join(f"{name}: {g['jobs']} jobs, {g['cpu_hours']:.2f} CPU h, "
                          f"{g['wall_hours']:.2f} wall h" for name, g in groups.items()) + ")."]
-    device = str(config.get("device", "auto"))
-    if device == "cpu":
-        lines.append("All jobs ran on the CPU (`device: cpu`): no GPU hours.")
-    elif gpu:
+    if gpu:
         lines.append(f"GPU hours ≈ wall hours of the benchmarked jobs, each of which held one "
                      f"GPU: **{wall:.2f} GPU hours**.")
     else:
@@ -364,7 +361,8 @@ def _header(config: dict, benchmarks: list[dict], data_summary: str | None) -> l
         f"**Data**: {_data_source(data_summary, config)}; CIFAR-10-C/-P: "
         f"{config.get('robustness_source', 'unknown')}",
         "**Versions**: " + ", ".join(f"{k} {v}" for k, v in _versions().items()),
-        f"**Device**: config `{config.get('device', 'auto')}`; the report job sees "
+        f"**Training arithmetic**: {config.get('precision', 'unknown')} (predictions and "
+        "evaluations in fp32); the report job sees "
         + (f"GPU {gpu}" if gpu else "no GPU") + f" ({platform.machine()}, {os.cpu_count()} CPUs)",
         "**Compute**: " + " ".join(_compute_lines(benchmarks, config, gpu)),
     ]

@@ -111,7 +111,6 @@ def report_settings(plan: Plan) -> dict:
         "preset": plan.preset,
         "seeds": config["seeds"],
         "data_source": config["data_source"],
-        "device": config["device"],
         "precision": plan.precision,
         "robustness_source": config["robustness"]["source"],
         "labeled_ratios": config["table1"]["labeled_ratios"],
