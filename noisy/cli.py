@@ -30,6 +30,7 @@ COMMANDS = {
     "corruption-grid": "noisy.jobs.corruption_grid",
     "table": "noisy.jobs.table",
     "self-training-check": "noisy.jobs.self_training_check",
+    "teacher-check": "noisy.jobs.teacher_check",
     "figure1": "noisy.jobs.figure1",
     "training-curves": "noisy.jobs.training_curves",
     "class-counts": "noisy.jobs.class_counts",

@@ -40,3 +40,23 @@ rule self_training_check:
         "../environment.yml"
     shell:
         "python -m noisy self-training-check --rows {params.rows:q} --out {output} > {log} 2>&1"
+
+
+# The paper's first number: the chain's first teacher beside the paper's (make paper-teacher).
+rule teacher_check:
+    input:
+        lambda wildcards: tables.input_files(outputs.teacher_check_rows(PLAN)),
+    output:
+        report(
+            "results/teacher_check.csv",
+            caption="../report/teacher_check.rst",
+            category="Tables",
+        ),
+    params:
+        rows=lambda wildcards: as_json(outputs.teacher_check_rows(PLAN)),
+    log:
+        "results/logs/teacher_check.log",
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m noisy teacher-check --rows {params.rows:q} --out {output} > {log} 2>&1"

@@ -155,3 +155,25 @@ def self_training_rows(plan: Plan) -> list[dict]:
                            "files": {"eval": eval_file(plan, yardstick)}})
     return result
 
+
+
+def teacher_check_rows(plan: Plan) -> list[dict]:
+    """Rows of results/teacher_check.csv (see :mod:`noisy.reporting.teacher_check`): per
+    seed, the default chain's first teacher, the result files it reads (clean evaluation,
+    training history, the candidates it hands on) and the paper's tables it is set
+    against (Table 1, Table 4's teacher row, Table 5's teacher row)."""
+    defaults = plan.config["student_defaults"]
+    result = []
+    for seed in plan.config["seeds"]:
+        teacher, selection = plan.default_teacher(seed)
+        result.append({
+            "seed": seed, "network": teacher.network,
+            "labeled_ratio": teacher.split.settings["labeled_ratio"],
+            "threshold": defaults["threshold"],
+            "train_images": teacher.settings["train"]["budget_images"],
+            "monitor_images": teacher.settings["monitor_test_size"],
+            "files": {"eval": eval_file(plan, teacher), "history": teacher.file("history.csv"),
+                      "counts": f"{selection.dir}/candidates.json",
+                      **{table: str(TABLES[table].paper_csv)
+                         for table in ("table1", "table4", "table5")}}})
+    return result

@@ -175,6 +175,7 @@ class Plan:
                 for network in config["table1"]["networks"]:
                     self.supervised(ratio, seed, network)
             self.baseline(seed)
+            self.default_teacher(seed)
             for name in config["self_training_check"]["experiments"]:
                 ratio = experiment_settings(config, name)["labeled_ratio"]
                 for network in config["self_training_check"]["networks"]:
@@ -300,7 +301,7 @@ class Plan:
         teacher = self.supervised(settings["labeled_ratio"], seed, networks[0])
         chain = Chain(experiment, seed, teacher)
         for network in networks[1:]:
-            selection = self._selection(teacher, settings)
+            selection = self.selection(teacher, settings)
             balanced = self._balanced_set(selection)
             student = self._model(network, settings, self.preset["student_budget"], seed,
                                   teacher.split, balanced)
@@ -308,7 +309,17 @@ class Plan:
             teacher = student
         return chain
 
-    def _selection(self, teacher: Model, settings: dict) -> Selection:
+    def default_teacher(self, seed: int) -> tuple[Model, Selection]:
+        """The first teacher of the paper's chain (config ``student_defaults``: its labeled
+        ratio and first network) and the candidates it hands on at the default label type
+        and threshold: what ``results/teacher_check.csv`` compares with the paper."""
+        defaults = self.config["student_defaults"]
+        teacher = self.supervised(defaults["labeled_ratio"], seed, defaults["chain"][0])
+        return teacher, self.selection(teacher, defaults)
+
+    def selection(self, teacher: Model, settings: dict) -> Selection:
+        """The labeled images plus ``teacher``'s confident pseudo labels, for an
+        experiment's ``settings`` (label type, threshold, smoothing)."""
         label_type = settings["label_type"]
         selected = {"label_type": label_type, "threshold": settings["threshold"]}
         name = f"{label_type}-t{settings['threshold']:g}"
