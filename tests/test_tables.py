@@ -1,4 +1,5 @@
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -113,3 +114,28 @@ def test_robustness_metrics_log_perturbations_left_out_of_the_mfr(caplog):
         values = tables.robustness_metrics(model, baseline)
     assert values["mfr"] == 50.0
     assert "mFR leaves out rotate" in caplog.text
+
+
+def test_a_tables_special_cases_are_fields_of_its_registry_entry(config):
+    plan = Plan(config)
+    # Table 2 has no label-type column, so its teacher row is keyed by network alone.
+    assert registry.rows(plan, "table2")[0]["keys"] == {"network": "resnet20"}
+    assert registry.rows(plan, "table3")[0]["keys"] == {"label_type": "teacher",
+                                                          "network": "resnet20"}
+    assert registry.drawn_from("figure1") == "table5"
+    assert [name for name, spec in registry.TABLES.items() if spec.labeled_as_ratio] == [
+        "table1"]
+    assert [name for name, spec in registry.TABLES.items() if spec.suspect_rows] == ["table7"]
+
+
+def test_no_code_but_the_registry_decides_by_a_tables_name():
+    """A table's name in quotes, outside the registry, is a special case that belongs in its
+    entry; the config's ``table1`` section (Table 1's networks and labeled ratios) is a
+    setting, not a decision."""
+    named = re.compile(r"""(?<!config\[)["']table(10|[1-9])["']""")
+    files = [*(ROOT / "noisy").rglob("*.py"), *(ROOT / "rules").glob("*.smk"),
+             ROOT / "Snakefile"]
+    found = [f"{path.relative_to(ROOT)}: {match.group()}" for path in files
+             if path != ROOT / "noisy" / "workflow" / "tables.py"
+             for match in named.finditer(path.read_text())]
+    assert found == []

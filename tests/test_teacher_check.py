@@ -42,7 +42,8 @@ def write_results(folder: Path, labeled: int, top1: float) -> dict:
     files["history"].write_text("epoch,test_acc\n20,40.0\n40,78.5\n60,78.0\n")
     write_json(files["counts"], {"classes": CLASSES, "counts": list(range(4000, 4010))})
     paper = ROOT / "noisy" / "paper_tables"
-    files.update({table: paper / f"{table}.csv" for table in ("table1", "table4", "table5")})
+    files.update({"paper_accuracy": paper / "table1.csv", "paper_candidates": paper / "table4.csv",
+                  "paper_calibration": paper / "table5.csv"})
     return {name: str(path) for name, path in files.items()}
 
 

@@ -91,10 +91,11 @@ def paper_table(table: str) -> Path:
 
 
 def match_keys(table: str) -> list[str]:
-    """Columns that identify a row in both the paper and the reproduction."""
-    if table == "table1":
-        return ["labeled_ratio", "network"]
-    return [key for key in TABLES[table].key_columns if key not in COUNT_COLUMNS]
+    """Columns that identify a row in both the paper and the reproduction: the key columns
+    that are not counts, led by the labeled fraction where the table matches on it."""
+    spec = TABLES[table]
+    ratio = ["labeled_ratio"] if spec.labeled_as_ratio else []
+    return ratio + [key for key in spec.key_columns if key not in COUNT_COLUMNS]
 
 
 def _labeled_ratio(labeled: pd.Series, ratios: list[float] | None) -> pd.Series:
@@ -127,7 +128,7 @@ def align(table: str, repro: pd.DataFrame, paper: pd.DataFrame,
     """
     keys = match_keys(table)
     repro, paper = repro.copy(), paper.copy()
-    if table == "table1":
+    if TABLES[table].labeled_as_ratio:
         repro["labeled_ratio"] = _labeled_ratio(repro["labeled"], labeled_ratios)
         paper["labeled_ratio"] = paper["labeled"] / PAPER_TRAIN_SIZE
     repro, paper = _comparable_keys(repro, keys), _comparable_keys(paper, keys)
@@ -199,8 +200,9 @@ MARKS = {"agrees": "✓", "within spread": "≈", "differs": "✗"}
 
 
 def _suspect(table: str, row: pd.Series) -> bool:
-    return (table == "table7" and row.get("label_type") == "hard"
-            and row.get("threshold") in (0.7, 0.8))
+    """Is ``row`` one the paper printed wrongly (the registry's ``suspect_rows``)?"""
+    return any(all(row.get(key) == value for key, value in suspect.items())
+               for suspect in TABLES[table].suspect_rows)
 
 
 def _row_status(table: str, row: pd.Series, verdicts: dict[str, str | None]) -> tuple[str, str]:

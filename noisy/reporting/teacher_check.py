@@ -31,10 +31,11 @@ def _paper_values(row: dict, labeled: int, classes: list[str]) -> dict:
     if (labeled, row["network"], row["threshold"]) != tuple(PAPER_TEACHER.values()):
         return {}
     files = row["files"]
-    table1 = pd.read_csv(files["table1"])
-    supervised = table1[(table1["labeled"] == labeled) & (table1["network"] == row["network"])]
-    counts = pd.read_csv(files["table4"]).set_index("label_type").loc["teacher"]
-    calibration = pd.read_csv(files["table5"]).set_index("label_type").loc["teacher"]
+    accuracy = pd.read_csv(files["paper_accuracy"])
+    supervised = accuracy[(accuracy["labeled"] == labeled)
+                          & (accuracy["network"] == row["network"])]
+    counts = pd.read_csv(files["paper_candidates"]).set_index("label_type").loc["teacher"]
+    calibration = pd.read_csv(files["paper_calibration"]).set_index("label_type").loc["teacher"]
     values = {"top1": supervised["top1"].item(), "top5": supervised["top5"].item(),
               "paper_ece": float(calibration["ece"])}
     values.update({f"candidates_{name}": int(counts[name]) for name in classes})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from noisy.workflow.config import ConfigError, experiment_settings
 from noisy.workflow.stages import Model, Plan
-from noisy.workflow.tables import TABLES, eval_file, experiments, rows
+from noisy.workflow.tables import TABLES, drawn_from, eval_file, experiments, rows
 
 
 def report_tables(config: dict) -> list[str]:
@@ -22,9 +22,10 @@ def table_file(table: str) -> str:
 
 
 def fgsm_entries(plan: Plan) -> list[dict]:
-    """Figure 1's lines: per Table 5 row label and seed, its final robustness file."""
+    """Figure 1's lines: per row label and seed of the table it is drawn from (Table 5),
+    the robustness file of its final network."""
     final = {}
-    for row in rows(plan, "table5"):
+    for row in rows(plan, drawn_from("figure1")):
         label = row["keys"]["label_type"]
         final[(label, row["seed"])] = {"label": label, "network": row["keys"]["network"],
                                        "seed": row["seed"], "path": row["files"]["robustness"]}
@@ -56,7 +57,7 @@ def report_figures(config: dict) -> list[str]:
     """The figures the reported tables call for."""
     chosen = report_tables(config)
     figures = []
-    if "table5" in chosen:
+    if drawn_from("figure1") in chosen:
         figures.append("results/figure1.png")
     if class_count_tables(config):
         figures.append("results/figures/class_counts.png")
@@ -156,12 +157,13 @@ def self_training_rows(plan: Plan) -> list[dict]:
     return result
 
 
-
 def teacher_check_rows(plan: Plan) -> list[dict]:
     """Rows of results/teacher_check.csv (see :mod:`noisy.reporting.teacher_check`): per
     seed, the default chain's first teacher, the result files it reads (clean evaluation,
     training history, the candidates it hands on) and the paper's tables it is set
-    against (Table 1, Table 4's teacher row, Table 5's teacher row)."""
+    against, each named for what it prints of the paper's teacher (``paper_accuracy``:
+    Table 1, ``paper_candidates``: Table 4's teacher row, ``paper_calibration``: Table 5's;
+    the registry's ``teacher_numbers``)."""
     defaults = plan.config["student_defaults"]
     result = []
     for seed in plan.config["seeds"]:
@@ -174,6 +176,6 @@ def teacher_check_rows(plan: Plan) -> list[dict]:
             "monitor_images": teacher.settings["monitor_test_size"],
             "files": {"eval": eval_file(plan, teacher), "history": teacher.file("history.csv"),
                       "counts": f"{selection.dir}/candidates.json",
-                      **{table: str(TABLES[table].paper_csv)
-                         for table in ("table1", "table4", "table5")}}})
+                      **{f"paper_{spec.teacher_numbers}": str(spec.paper_csv)
+                         for spec in TABLES.values() if spec.teacher_numbers}}})
     return result

@@ -10,7 +10,7 @@ row reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from noisy.workflow.config import experiment_settings
@@ -30,6 +30,15 @@ class TableSpec:
     ``row_keys``: the key columns taken from each experiment (``label`` is the row label
     of config ``tables``, the other keys are the experiment's settings). ``metrics``:
     the value columns (None: the ten class names of a counts table).
+
+    The rest says how the table meets the paper's: ``labeled_as_ratio``, rows are matched
+    on the labeled fraction, not the labeled count (Table 1, whose networks a scaled-down
+    run trains on fewer images); ``suspect_rows``, the paper's rows it printed wrongly
+    (each a dict of key column → value), marked as such in the report; ``figure``, the
+    paper's figure drawn from this table's rows (Table 5: Figure 1); ``teacher_numbers``,
+    what the table prints of the paper's first teacher, set beside the run's by
+    ``results/teacher_check.csv`` (``accuracy``: Table 1, ``candidates``: Table 4's teacher
+    row, ``calibration``: Table 5's).
     """
 
     name: str
@@ -39,10 +48,16 @@ class TableSpec:
     metrics: tuple[str, ...] | None = None
     row_keys: dict[str, str] | None = None  # key column → "label" or a setting name
     teacher_row: bool = False  # the shared teacher first (Tables 2-5)
+    # the teacher row's key columns besides its network (Table 2 has no label column)
+    teacher_keys: dict[str, str] = field(default_factory=lambda: {"label_type": "teacher"})
     baseline_row: bool = False  # the "without self-training" network last (Table 5)
     final_only: bool = False  # only the last network of each chain (Table 10)
     sort: tuple[tuple[str, bool], ...] = ()  # (column, ascending), applied in order
     notes: str = ""
+    labeled_as_ratio: bool = False
+    suspect_rows: tuple[dict, ...] = ()
+    figure: str | None = None
+    teacher_numbers: str | None = None
 
     @property
     def paper_csv(self) -> Path:
@@ -58,13 +73,14 @@ _COUNTS_NOTE = "Counts before class balancing. Cells: reproduced / paper."
 TABLES = {spec.name: spec for spec in [
     TableSpec("table1", "Supervised networks on all and on 10% of the labels", "supervised",
               ("labeled", "network", "params"), ("top1", "top5"),
-              sort=(("labeled", False), ("network", True)),
+              sort=(("labeled", False), ("network", True)), labeled_as_ratio=True,
+              teacher_numbers="accuracy",
               notes="Rows are matched on the labeled fraction (config "
                     "`table1.labeled_ratios`), so a scaled-down run still lines up with the "
                     "paper's 50,000 / 5,000 rows."),
     TableSpec("table2", "The hard-label chain ResNet-20 → 26 → 32 → 38", "chain",
               ("network", "labeled", "pseudo", "params"), ("top1",), row_keys={},
-              teacher_row=True,
+              teacher_row=True, teacher_keys={},
               notes="The pseudo-label count P is the balanced training set minus the "
                     "labeled images."),
     TableSpec("table3", "Pseudo-label types", "chain",
@@ -72,15 +88,18 @@ TABLES = {spec.name: spec for spec in [
               row_keys={"label_type": "label"}, teacher_row=True),
     TableSpec("table4", "Per-class counts each teacher hands on, per label type", "counts",
               ("label_type", "network"), row_keys={"label_type": "label"}, teacher_row=True,
-              notes=_COUNTS_NOTE),
+              teacher_numbers="candidates", notes=_COUNTS_NOTE),
     TableSpec("table5", "Accuracy, calibration and robustness per label type", "robustness",
               ("label_type", "network"), ROBUSTNESS_METRICS, row_keys={"label_type": "label"},
-              teacher_row=True, baseline_row=True),
+              teacher_row=True, baseline_row=True, figure="figure1",
+              teacher_numbers="calibration"),
     TableSpec("table6", "Noise ablations", "robustness", ("noise", "network"),
               ROBUSTNESS_METRICS, row_keys={"noise": "label"}),
     TableSpec("table7", "Confidence thresholds", "robustness",
               ("label_type", "threshold", "network"), ROBUSTNESS_METRICS,
               row_keys={"label_type": "label", "threshold": "threshold"},
+              suspect_rows=({"label_type": "hard", "threshold": 0.7},
+                            {"label_type": "hard", "threshold": 0.8}),
               notes="Paper rows for hard labels at 0.7 and 0.8 are a transcription error "
                     "(see above)."),
     TableSpec("table8", "Per-class counts handed on by threshold, smooth labels", "counts",
@@ -94,6 +113,11 @@ TABLES = {spec.name: spec for spec in [
               row_keys={"label_type": "label", "labeled_ratio": "labeled_ratio"},
               final_only=True),
 ]}
+
+
+def drawn_from(figure: str) -> str:
+    """The table whose rows ``figure`` draws (its registry entry names the figure)."""
+    return next(name for name, spec in TABLES.items() if spec.figure == figure)
 
 
 def label_type_name(settings: dict) -> str:
@@ -159,8 +183,7 @@ def _row_keys(spec: TableSpec, label: str, settings: dict) -> dict:
 
 
 def _teacher_rows(plan: Plan, spec: TableSpec, chain: Chain) -> list[dict]:
-    keys = {} if spec.name == "table2" else {"label_type": "teacher"}
-    keys["network"] = chain.teacher.network
+    keys = {**spec.teacher_keys, "network": chain.teacher.network}
     teacher, seed = chain.teacher, chain.seed
     if spec.counts:  # what the shared teacher hands on, once
         return [_row(keys, seed, teacher, counts=_counts_file(chain, 0))]
