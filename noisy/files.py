@@ -92,6 +92,7 @@ REMEDIES = {
                    "data source",
     "cifar10.json": _rerun("prepare_data"),
     "split.npz": _rerun("split"),
+    "split.json": _rerun("split"),
     "model.pt": "delete it and rerun Snakemake: the training's kept final state (state.pt "
                 "beside it) rewrites the model without training",
     "predictions.npz": _rerun("predict"),

@@ -8,7 +8,7 @@ import pytest
 
 import noisy
 from noisy.errors import UserError
-from noisy.method.balancing import balance, balance_report
+from noisy.method.balancing import balance, balance_summary
 from noisy.method.pseudo_labels import TargetSet
 
 TABLES = Path(noisy.__file__).parent / "paper_tables"
@@ -166,6 +166,11 @@ def test_class_without_candidates_raises_clear_error():
         balance(candidates, 3, min_per_class=4, max_gap=10)
 
 
-def test_balance_report():
-    report = balance_report([3, 5], [4, 5])
-    assert report == {"before": [3, 5], "after": [4, 5], "total_before": 8, "total_after": 9}
+def test_the_summary_counts_each_labeled_image_once_and_every_copy_as_a_pseudo_label():
+    # class 0: one labeled image and two pseudo labels; class 1: two labeled images, no
+    # pseudo label. Topped up to 5 each, the copies of labeled images count as P.
+    candidates = _tiny_set([[1.0, 0.9, 0.95], [1.0, 1.0]])
+    balanced = balance(candidates, 2, min_per_class=5, max_gap=10)
+    assert balance_summary(candidates, balanced, 2) == {
+        "before": [3, 2], "after": [5, 5], "total_before": 5, "total_after": 10,
+        "labeled_per_class": [1, 2], "pseudo_per_class": [4, 3], "labeled": 3, "pseudo": 7}

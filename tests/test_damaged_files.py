@@ -49,6 +49,7 @@ def results(tmp_path: Path) -> dict[str, Path]:
     files = {"cifar10.npz": root / "data" / "cifar10.npz",
              "cifar10.json": root / "data" / "cifar10.json",
              "split.npz": root / "splits" / "s" / "split.npz",
+             "split.json": root / "splits" / "s" / "split.json",
              "model.pt": root / "models" / "m" / "model.pt",
              "stage.json": root / "models" / "m" / "stage.json",
              "predictions.npz": root / "models" / "m" / "predictions.npz",
@@ -64,6 +65,7 @@ def results(tmp_path: Path) -> dict[str, Path]:
     write_json(files["cifar10.json"], {"source": {"kind": "synthetic"}})
     split = make_split(dataset.train_labels, 0.5, 0, "random")
     save_split(split, files["split.npz"])
+    write_json(files["split.json"], split.summary())
     save_model(build_model(Architecture()), files["model.pt"], role="supervised")
     write_json(files["stage.json"], {"stage": "train", "inputs": {"split": "split.npz"}})
     files["stage.json"].with_name("benchmark.tsv").write_text("s\tcpu_time\n60.0\t120.0\n")
@@ -78,7 +80,7 @@ def results(tmp_path: Path) -> dict[str, Path]:
                      "--settings", '{"min_per_class": 2, "max_gap": 1}',
                      "--out", str(files["trainset.npz"]),
                      "--summary", str(files["trainset.json"])]) == 0
-    write_json(files["eval.json"], {"top1": 50.0, "top5": 90.0, "labeled": 10, "params": 1})
+    write_json(files["eval.json"], {"top1": 50.0, "top5": 90.0, "params": 1})
     write_json(files["robustness.json"], {"top1": 50.0, "fgsm": {
         "epsilons": [0.0], "accuracy": [50.0], "accuracy_unchanged": [50.0], "n": 10}})
     robust = len(robustness_subset(dataset.test_labels, 1))
@@ -99,6 +101,8 @@ def command(results: dict[str, Path], kind: str, out: Path) -> list[str]:
     yardstick = {**teacher, "role": "yardstick"}
     counts = {"keys": {"label_type": "teacher", "network": "resnet20"}, "seed": 0,
               "files": {"counts": files["candidates.json"]}}
+    supervised = {"keys": {"network": "resnet20"}, "seed": 0,
+                  "files": {"eval": files["eval.json"], "split": files["split.json"]}}
     device = ["--device", "cpu", "--threads", "1"]
     robustness = {"test_per_class": None, "fgsm_per_class": 1, "fgsm_epsilons": [0.0],
                   "robustness_per_class": 1, "official": False}
@@ -140,6 +144,8 @@ def command(results: dict[str, Path], kind: str, out: Path) -> list[str]:
                       "--out", str(out / "s.csv")],
         "trainset.json": ["self-training-check", "--rows",
                           json.dumps([teacher, student, yardstick]), "--out", str(out / "s.csv")],
+        "split.json": ["table", "--name", "table1", "--rows", json.dumps([supervised]),
+                       "--out", str(out / "table1.csv")],
         "candidates.json": ["table", "--name", "table4", "--rows", json.dumps([counts]),
                             "--out", str(out / "table4.csv")],
         "robustness.json": ["figure1", "--entries", json.dumps([{
@@ -158,6 +164,7 @@ REMEDIES = {
     "cifar10.npz": "delete it and rerun Snakemake: rule prepare_data makes it again from the "
                    "data source",
     "split.npz": rerun("split"),
+    "split.json": rerun("split"),
     "model.pt": "delete it and rerun Snakemake: the training's kept final state (state.pt "
                 "beside it) rewrites the model without training",
     "predictions.npz": rerun("predict"),

@@ -150,8 +150,9 @@ def test_inserting_an_experiment_first_changes_no_job_of_the_paper(config, tmp_p
 
 
 def test_every_file_a_table_row_reads_is_named_for_what_it_holds(config):
-    holds = {"eval": "eval.json", "trainset": "trainset.json", "counts": "candidates.json",
-             "robustness": "robustness.json", "baseline": "robustness.json"}
+    holds = {"eval": "eval.json", "trainset": "trainset.json", "split": "split.json",
+             "counts": "candidates.json", "robustness": "robustness.json",
+             "baseline": "robustness.json"}
     plan = Plan(config)
     for table in tables.TABLES:
         for row in tables.rows(plan, table):

@@ -66,13 +66,16 @@ def test_every_registered_table_has_its_paper_file_and_key_columns():
 
 def test_two_seeds_are_averaged_in_a_built_table(tmp_path):
     rows = []
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"labeled": 5000, "unlabeled": 45000}))
     for seed, top1 in ((0, 80.0), (1, 84.0)):
         path = tmp_path / f"eval{seed}.json"
-        path.write_text(json.dumps({"labeled": 5000, "params": 269818, "top1": top1,
-                                    "top5": 99.0}))
-        rows.append({"keys": {"network": "resnet20"}, "files": {"eval": str(path)}})
+        path.write_text(json.dumps({"params": 269818, "top1": top1, "top5": 99.0}))
+        rows.append({"keys": {"network": "resnet20"},
+                     "files": {"eval": str(path), "split": str(split)}})
     table = tables.build("table1", rows, tmp_path / "table1.csv")
     assert table.loc[0, "top1"] == 82.0 and table.loc[0, "seeds"] == 2
+    assert table.loc[0, "labeled"] == 5000  # counted in the split's summary
     assert pd.read_csv(tmp_path / "table1.csv")["top1_std"].round(3).tolist() == [2.828]
 
 

@@ -29,16 +29,18 @@ def test_the_check_reads_the_default_chains_teacher_and_its_candidates():
         assert row["files"]["eval"] == f"{chain.teacher.dir}/eval-all/eval.json"
         assert row["files"]["history"] == f"{chain.teacher.dir}/history.csv"
         assert row["files"]["counts"] == f"{chain.links[0].selection.dir}/candidates.json"
+        assert row["files"]["split"] == f"{chain.teacher.split.dir}/split.json"
         assert (row["network"], row["labeled_ratio"], row["threshold"]) == ("resnet20", 0.1, 0.8)
         assert (row["train_images"], row["monitor_images"]) == (5_000_000, 10_000)
 
 
 def write_results(folder: Path, labeled: int, top1: float) -> dict:
-    """The three result files of one teacher, as the jobs write them."""
+    """The result files of one teacher and its split's summary, as the jobs write them."""
     files = {"eval": folder / "eval.json", "history": folder / "history.csv",
-             "counts": folder / "candidates.json"}
+             "counts": folder / "candidates.json", "split": folder / "split.json"}
     write_json(files["eval"], {"top1": top1, "top5": 98.0, "ece": 0.05, "paper_ece": 0.12,
-                               "labeled": labeled, "n_test": 10_000})
+                               "n_test": 10_000})
+    write_json(files["split"], {"labeled": labeled, "unlabeled": 45_000})
     files["history"].write_text("epoch,test_acc\n20,40.0\n40,78.5\n60,78.0\n")
     write_json(files["counts"], {"classes": CLASSES, "counts": list(range(4000, 4010))})
     paper = ROOT / "noisy" / "paper_tables"

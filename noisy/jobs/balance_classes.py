@@ -1,14 +1,15 @@
 """rule balance_classes: the candidates' classes balanced, a student's training set.
 
-``pseudo`` in the summary counts every training image that is not one of the unique
-labeled images (duplicated labeled images count as pseudo, as P in the paper's tables).
+Its summary (``trainset.json``) is where the student's labeled and pseudo-label counts are
+counted, per class and in all (:func:`noisy.method.balancing.balance_summary`); the tables
+and the self-training check read them from there.
 """
 
 from __future__ import annotations
 
 from noisy.files import write_json
 from noisy.jobs import add_out, add_settings, write_definition
-from noisy.method.balancing import balance, balance_report
+from noisy.method.balancing import balance, balance_summary
 from noisy.method.pseudo_labels import TargetSet
 
 
@@ -16,7 +17,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--candidates", required=True,
                         help="the candidates (.npz, rule select_pseudo_labels)")
     add_settings(parser, "min_per_class, max_gap", definition=True)
-    add_out(parser, "the training set (trainset.npz)", summary="counts per class before and after")
+    add_out(parser, "the training set (trainset.npz)",
+            summary="counts per class before and after, labeled and pseudo labels")
 
 
 def run(args) -> None:
@@ -26,8 +28,4 @@ def run(args) -> None:
     balanced = balance(candidates, num_classes, args.settings["min_per_class"],
                        args.settings["max_gap"])
     balanced.save(args.out)
-    labeled = int(candidates.is_labeled.sum())
-    report = balance_report(candidates.class_counts(num_classes),
-                            balanced.class_counts(num_classes))
-    write_json(args.summary, {**report, "labeled": labeled,
-                              "pseudo": report["total_after"] - labeled})
+    write_json(args.summary, balance_summary(candidates, balanced, num_classes))

@@ -4,7 +4,9 @@ With ``--split`` it is a supervised model (a teacher, a Table 1 row, the robustn
 a yardstick) trained on the labeled images with their one-hot labels; with ``--trainset`` a
 student trained from scratch on its balanced set of labeled and pseudo-labeled targets. The
 training saves its state to ``--state`` and resumes from it after any interruption
-(:mod:`noisy.method.training`).
+(:mod:`noisy.method.training`). The model's metadata holds its role and seed; how many
+labeled and pseudo-labeled images it learned from is its training set's summary
+(``split.json`` or ``trainset.json``), counted where that set is made.
 """
 
 from __future__ import annotations
@@ -36,20 +38,17 @@ def add_arguments(parser) -> None:
                         help="save the resumable state every this many seconds (0: every step)")
 
 
-def _labeled_part(dataset: Dataset, split_path: str) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Images, one-hot targets and metadata of the split's labeled images."""
+def _labeled_part(dataset: Dataset, split_path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images and one-hot targets of the split's labeled images."""
     labeled = load_split(split_path).labeled
     targets = labeled_targets(dataset.train_labels[labeled], len(dataset.classes), "hard")
-    return (dataset.train_images[labeled], targets,
-            {"role": "supervised", "labeled": int(labeled.shape[0]), "pseudo": 0})
+    return dataset.train_images[labeled], targets
 
 
-def _student_part(dataset: Dataset, trainset_path: str) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Images, targets and metadata of a student's (balanced) training set."""
+def _student_part(dataset: Dataset, trainset_path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images and targets of a student's (balanced) training set."""
     trainset = TargetSet.load(trainset_path)
-    labeled = len(set(trainset.indices[trainset.is_labeled].tolist()))
-    return (dataset.train_images[trainset.indices], trainset.targets,
-            {"role": "student", "labeled": labeled, "pseudo": int(len(trainset) - labeled)})
+    return dataset.train_images[trainset.indices], trainset.targets
 
 
 def run(args) -> None:
@@ -57,13 +56,13 @@ def run(args) -> None:
     device = use_device(args.device, args.threads)
     dataset = load(args.data)
     if args.split is not None:
-        images, targets, metadata = _labeled_part(dataset, args.split)
+        images, targets = _labeled_part(dataset, args.split)
     else:
-        images, targets, metadata = _student_part(dataset, args.trainset)
+        images, targets = _student_part(dataset, args.trainset)
     monitor = monitor_indices(dataset.test_labels.shape[0], args.settings["monitor_test_size"])
     arch = Architecture(num_classes=len(dataset.classes), **args.settings["arch"])
     settings = TrainSettings(**args.settings["train"],
                              checkpoint_interval_s=args.checkpoint_interval_s)
     train(arch, settings, images, targets, dataset.test_images[monitor],
           dataset.test_labels[monitor], args.out, args.history, args.state,
-          {**metadata, "seed": settings.seed}, device)
+          {"role": "supervised" if args.split else "student", "seed": settings.seed}, device)

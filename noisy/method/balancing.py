@@ -24,8 +24,6 @@ there); :func:`balance` raises a :class:`noisy.errors.UserError` naming the clas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from noisy.errors import SettingsError, UserError
@@ -99,15 +97,28 @@ def balance(
     return candidates.subset(np.concatenate(kept))
 
 
-def balance_report(before_counts: Sequence[int], after_counts: Sequence[int]) -> dict:
-    """Per-class counts before and after balancing, with totals, as a JSON-ready dict."""
-    if len(before_counts) != len(after_counts):
-        raise ValueError("before_counts and after_counts differ in length")
-    before = [int(count) for count in before_counts]
-    after = [int(count) for count in after_counts]
+def balance_summary(candidates: TargetSet, balanced: TargetSet, num_classes: int) -> dict:
+    """What balancing did and what the student learns from, as a JSON-ready dict: the
+    per-class counts ``before`` (the candidates) and ``after`` (the balanced set) with their
+    totals, and the balanced set's labeled and pseudo-labeled images per class and in all.
+
+    This is the one place the tables' L and P are counted (the paper's tables: P is the
+    balanced set minus the labeled images): ``labeled`` counts distinct labeled images,
+    ``pseudo`` every other entry, copies of labeled images included.
+    """
+    before = candidates.class_counts(num_classes)
+    after = balanced.class_counts(num_classes)
+    classes = balanced.classes
+    labeled = np.array([np.unique(balanced.indices[balanced.is_labeled & (classes == k)]).size
+                        for k in range(num_classes)], dtype=np.int64)
+    pseudo = after - labeled
     return {
-        "before": before,
-        "after": after,
-        "total_before": sum(before),
-        "total_after": sum(after),
+        "before": [int(count) for count in before],
+        "after": [int(count) for count in after],
+        "total_before": int(before.sum()),
+        "total_after": int(after.sum()),
+        "labeled_per_class": [int(count) for count in labeled],
+        "pseudo_per_class": [int(count) for count in pseudo],
+        "labeled": int(labeled.sum()),
+        "pseudo": int(pseudo.sum()),
     }

@@ -55,13 +55,19 @@ def _row_values(table: str, row: dict) -> dict:
     if TABLES[table].kind == "robustness":
         return robustness_metrics(read_json(files["robustness"], ROBUSTNESS_KEYS),
                                   read_json(files["baseline"], ROBUSTNESS_KEYS))
-    result = read_json(files["eval"], ("labeled", "params", "top1", "top5"))
-    values = {"labeled": result["labeled"], "params": result["params"], "top1": result["top1"],
-              "top5": result["top5"], "pseudo": 0}
+    result = read_json(files["eval"], ("params", "top1", "top5"))
+    return {**training_counts(files), "params": result["params"], "top1": result["top1"],
+            "top5": result["top5"]}
+
+
+def training_counts(files: dict) -> dict:
+    """Labeled and pseudo-labeled images a model learned from, as its training set's
+    summary counts them: a student's balanced set (``trainset``: trainset.json) or a
+    supervised model's split (``split``: split.json, no pseudo label)."""
     if "trainset" in files:
         trainset = read_json(files["trainset"], ("labeled", "pseudo"))
-        values.update(labeled=trainset["labeled"], pseudo=trainset["pseudo"])
-    return values
+        return {"labeled": trainset["labeled"], "pseudo": trainset["pseudo"]}
+    return {"labeled": read_json(files["split"], ("labeled",))["labeled"], "pseudo": 0}
 
 
 def aggregate_seeds(frame: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.DataFrame:

@@ -46,7 +46,8 @@ def _paper_values(row: dict, labeled: int, classes: list[str]) -> dict:
 def _measured(row: dict) -> tuple[dict, dict, int, list[str]]:
     """The teacher's numbers, notes on how they were measured, its labels and classes."""
     files = row["files"]
-    result = read_json(files["eval"], ("top1", "top5", "ece", "paper_ece", "labeled", "n_test"))
+    result = read_json(files["eval"], ("top1", "top5", "ece", "paper_ece", "n_test"))
+    labeled = read_json(files["split"], ("labeled",))["labeled"]
     counts = read_json(files["counts"], ("classes", "counts"))
     history = pd.read_csv(files["history"])
     best = history.loc[history["test_acc"].idxmax()]
@@ -64,7 +65,7 @@ def _measured(row: dict) -> tuple[dict, dict, int, list[str]]:
                                     f"{row['monitor_images']:,} test images",
              "ece": test, "paper_ece": test,
              "candidates_total": f"labeled images plus pseudo labels above {row['threshold']}"}
-    return values, notes, int(result["labeled"]), list(counts["classes"])
+    return values, notes, int(labeled), list(counts["classes"])
 
 
 def build(rows: list[dict], out_path: str) -> pd.DataFrame:

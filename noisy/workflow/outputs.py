@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from noisy.workflow.config import ConfigError, experiment_settings
 from noisy.workflow.stages import Model, Plan
-from noisy.workflow.tables import TABLES, drawn_from, eval_file, experiments, rows
+from noisy.workflow.tables import (
+    TABLES,
+    drawn_from,
+    eval_file,
+    experiments,
+    rows,
+    training_set_file,
+)
 
 
 def report_tables(config: dict) -> list[str]:
@@ -148,7 +155,7 @@ def self_training_rows(plan: Plan) -> list[dict]:
                                "network": link.student.network,
                                "train_images": values["student_budget"],
                                "files": {"eval": eval_file(plan, link.student),
-                                         "trainset": f"{link.balanced.dir}/trainset.json"}})
+                                         **training_set_file(link.student)}})
         for network in dict.fromkeys(networks):
             yardstick = plan.yardstick(ratio, seed, network)
             result.append({"seed": seed, "role": "yardstick", "experiment": "",
@@ -160,10 +167,10 @@ def self_training_rows(plan: Plan) -> list[dict]:
 def teacher_check_rows(plan: Plan) -> list[dict]:
     """Rows of results/teacher_check.csv (see :mod:`noisy.reporting.teacher_check`): per
     seed, the default chain's first teacher, the result files it reads (clean evaluation,
-    training history, the candidates it hands on) and the paper's tables it is set
-    against, each named for what it prints of the paper's teacher (``paper_accuracy``:
-    Table 1, ``paper_candidates``: Table 4's teacher row, ``paper_calibration``: Table 5's;
-    the registry's ``teacher_numbers``)."""
+    training history, the candidates it hands on, its split's summary) and the paper's
+    tables it is set against, each named for what it prints of the paper's teacher
+    (``paper_accuracy``: Table 1, ``paper_candidates``: Table 4's teacher row,
+    ``paper_calibration``: Table 5's; the registry's ``teacher_numbers``)."""
     defaults = plan.config["student_defaults"]
     result = []
     for seed in plan.config["seeds"]:
@@ -175,7 +182,7 @@ def teacher_check_rows(plan: Plan) -> list[dict]:
             "train_images": teacher.settings["train"]["budget_images"],
             "monitor_images": teacher.settings["monitor_test_size"],
             "files": {"eval": eval_file(plan, teacher), "history": teacher.file("history.csv"),
-                      "counts": f"{selection.dir}/candidates.json",
+                      "counts": f"{selection.dir}/candidates.json", **training_set_file(teacher),
                       **{f"paper_{spec.teacher_numbers}": str(spec.paper_csv)
                          for spec in TABLES.values() if spec.teacher_numbers}}})
     return result

@@ -204,8 +204,11 @@ class Plan:
 
     def trained_models(self, folder: str) -> list[Model]:
         """The models the stage in ``folder`` rests on: its model (the teacher of pseudo
-        labels or of a balanced set), then every teacher before it, back to the first."""
+        labels or of a balanced set), then every teacher before it, back to the first; none
+        for a split."""
         stage = self._stages.get(folder)
+        if isinstance(stage, Split):
+            return []
         if isinstance(stage, BalancedSet):
             stage = stage.selection
         if isinstance(stage, Selection):

@@ -144,17 +144,28 @@ def robustness_file(plan: Plan, model: Model) -> str:
     return f"{plan.robustness(model).dir}/robustness.json"
 
 
+def training_set_file(model: Model) -> dict[str, str]:
+    """The summary of the set ``model`` learned from, which counts its labeled and
+    pseudo-labeled images: ``trainset`` (a student's balanced set, trainset.json) or
+    ``split`` (a supervised model's split, split.json: its labeled images, no pseudo label)."""
+    if model.balanced is None:
+        return {"split": f"{model.split.dir}/split.json"}
+    return {"trainset": f"{model.balanced.dir}/trainset.json"}
+
+
 def rows(plan: Plan, table: str) -> list[dict]:
     """Every row of ``table`` in the paper's order: ``keys`` (row-key columns), ``files``
     (role → path of a result file it reads), its ``seed`` and the ``model`` folder whose
     results it shows (for counts: the teacher that hands the pseudo labels on).
 
-    The roles of ``files`` are named for the file: ``eval`` (eval.json), ``trainset``
-    (trainset.json), ``robustness`` and ``baseline`` (robustness.json of the model and of
-    the robustness baseline), ``counts`` (candidates.json)."""
+    The roles of ``files`` are named for the file: ``eval`` (eval.json), ``trainset`` or
+    ``split`` (the training set's summary, :func:`training_set_file`), ``robustness`` and
+    ``baseline`` (robustness.json of the model and of the robustness baseline), ``counts``
+    (candidates.json)."""
     spec, config = TABLES[table], plan.config
     if spec.kind == "supervised":
-        return [_row({"network": network}, seed, model, eval=eval_file(plan, model))
+        return [_row({"network": network}, seed, model, eval=eval_file(plan, model),
+                     **training_set_file(model))
                 for ratio in config["table1"]["labeled_ratios"]
                 for network in config["table1"]["networks"] for seed in config["seeds"]
                 for model in [plan.supervised(ratio, seed, network)]]
@@ -190,7 +201,8 @@ def _teacher_rows(plan: Plan, spec: TableSpec, chain: Chain) -> list[dict]:
     if spec.kind == "robustness":
         return [_row(keys, seed, teacher, robustness=robustness_file(plan, teacher),
                      baseline=robustness_file(plan, plan.baseline(seed)))]
-    return [_row(keys, seed, teacher, eval=eval_file(plan, teacher))]
+    return [_row(keys, seed, teacher, eval=eval_file(plan, teacher),
+                 **training_set_file(teacher))]
 
 
 def _counts_file(chain: Chain, link: int) -> str:
@@ -213,8 +225,7 @@ def _chain_rows(plan: Plan, spec: TableSpec, label: str, chain: Chain) -> list[d
                      robustness=robustness_file(plan, link.student), baseline=baseline)
                 for link in links]
     return [_row({**keys, "network": link.student.network}, chain.seed, link.student,
-                 eval=eval_file(plan, link.student),
-                 trainset=f"{link.balanced.dir}/trainset.json")
+                 eval=eval_file(plan, link.student), **training_set_file(link.student))
             for link in links]
 
 
