@@ -12,6 +12,7 @@ import torch
 import noisy.method.training as training
 from noisy import cli
 from noisy.errors import SettingsError, UserError
+from noisy.files import read_json
 from noisy.method.balancing import balance
 from noisy.method.data import load
 from noisy.method.device import use_device
@@ -305,6 +306,7 @@ STAGE_SETTINGS = ('{"arch": {"network": "resnet20"}, "monitor_test_size": 4, "tr
 def _train_command(tmp_path: Path, data: Path, source: list[str], name: str) -> list[str]:
     out = tmp_path / name
     return ["train", "--data", str(data), *source, "--settings", STAGE_SETTINGS,
+            "--definition", str(out / "stage.json"),
             "--state", str(out / "state.pt"), "--device", "cpu", "--threads", "1",
             "--checkpoint-interval-s", "0",
             "--out", str(out / "model.pt"), "--history", str(out / "history.csv")]
@@ -329,6 +331,9 @@ def test_the_train_job_trains_on_a_splits_labeled_part_or_a_students_set(tmp_pat
                                    "student")) == 0
     _, metadata = load_checkpoint(tmp_path / "student" / "model.pt")
     assert metadata == {"role": "student", "seed": 1}
+    # Where it ran is recorded beside its definition, for the report's compute accounting.
+    ran_on = read_json(tmp_path / "student" / "stage.json")["ran_on"]
+    assert ran_on["device"] == "cpu" and ran_on["torch"] == torch.__version__
 
 
 def test_the_train_job_takes_exactly_one_training_set(tmp_path, tiny_data, capsys):

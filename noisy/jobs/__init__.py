@@ -71,10 +71,15 @@ def add_generated_set(parser: argparse.ArgumentParser, what: str, example: str) 
     add_out(parser, f"the {what} file (.npy)")
 
 
-def write_definition(args: argparse.Namespace, **inputs: str | list[str] | None) -> None:
+def write_definition(args: argparse.Namespace, ran_on: dict | None = None,
+                     **inputs: str | list[str] | None) -> None:
     """Write the stage.json (``--definition``, when given): the command, its settings and
-    the files it reads (``inputs`` that are None are left out)."""
+    the files it reads (``inputs`` that are None are left out). A training adds what it
+    runs on (``ran_on``, :func:`noisy.method.device.describe`), which the report reads for
+    its compute accounting; it is a record of the job's last start, never part of the
+    definition (the folder's name does not hold it)."""
     if args.definition:
-        write_json(args.definition, {
-            "stage": args.command, "settings": args.settings,
-            "inputs": {name: path for name, path in inputs.items() if path is not None}})
+        definition = {"stage": args.command, "settings": args.settings,
+                      "inputs": {name: path for name, path in inputs.items() if path is not None}}
+        write_json(args.definition, definition if ran_on is None
+                   else {**definition, "ran_on": ran_on})

@@ -15,7 +15,7 @@ import numpy as np
 
 from noisy.jobs import add_data, add_device, add_out, add_settings, write_definition
 from noisy.method.data import Dataset, load
-from noisy.method.device import use_device
+from noisy.method.device import describe, use_device
 from noisy.method.models import Architecture
 from noisy.method.pseudo_labels import TargetSet, labeled_targets
 from noisy.method.split import load_split
@@ -52,8 +52,9 @@ def _student_part(dataset: Dataset, trainset_path: str) -> tuple[np.ndarray, np.
 
 
 def run(args) -> None:
-    write_definition(args, data=args.data, split=args.split, trainset=args.trainset)
     device = use_device(args.device, args.threads)
+    write_definition(args, ran_on=describe(device), data=args.data, split=args.split,
+                     trainset=args.trainset)
     dataset = load(args.data)
     if args.split is not None:
         images, targets = _labeled_part(dataset, args.split)

@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import platform
 import tempfile
 import time
 from pathlib import Path
@@ -132,6 +133,16 @@ def use_device(name: str = "auto", threads: int | None = None) -> torch.device:
     ``name`` resolved (:func:`resolve_device`, which may claim a GPU)."""
     set_threads(threads)
     return resolve_device(name)
+
+
+def describe(device: torch.device) -> dict:
+    """What a job computes on, for the record: the ``device`` (``cpu``, ``cuda:0``), its
+    ``name`` (the GPU's, or the CPU's architecture and core count) and ``torch``'s version."""
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = f"{platform.machine()}, {os.cpu_count()} CPUs"
+    return {"device": str(device), "name": name, "torch": torch.__version__}
 
 
 def autocast(device: torch.device, precision: str):
