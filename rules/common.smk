@@ -154,5 +154,5 @@ def report_confusions(wildcards):
     return outputs.report_confusions(PLAN)
 
 
-def report_benchmarks(wildcards):
-    return outputs.report_benchmarks(PLAN)
+def report_trainings(wildcards):
+    return outputs.report_trainings(PLAN)

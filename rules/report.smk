@@ -1,6 +1,7 @@
 # Figures and the finished report (results/report.md, results/report.html). Which tables
-# the report covers comes from config `report_tables`; the figures it shows follow from
-# those tables (noisy.workflow.outputs).
+# the report covers comes from config `report_tables`; the figures it shows (with their
+# captions), the paper's tables it compares with and the trainings whose hours it counts
+# follow from those tables (noisy.workflow.outputs).
 rule figure1:
     input:
         lambda wildcards: [entry["path"] for entry in fgsm_entries(wildcards)],
@@ -81,24 +82,28 @@ rule seed_spread:
 
 rule report:
     input:
-        tables=[outputs.table_file(table) for table in outputs.report_tables(config)],
-        figures=outputs.report_figures(config),
+        tables=[entry["path"] for entry in outputs.report_table_entries(config)],
+        papers=[entry["paper"] for entry in outputs.report_table_entries(config)],
+        figures=[entry["path"] for entry in outputs.report_figures(config)],
         confusions=lambda wildcards: [entry["path"] for entry in report_confusions(wildcards)],
-        benchmarks=lambda wildcards: [entry["path"] for entry in report_benchmarks(wildcards)],
+        benchmarks=lambda wildcards: [e["benchmark"] for e in report_trainings(wildcards)],
+        definitions=lambda wildcards: [e["definition"] for e in report_trainings(wildcards)],
         data_summary=DATA_SUMMARY,
     output:
         md=report("results/report.md", caption="../report/report.rst", category="Report"),
         html=report("results/report.html", caption="../report/report.rst", category="Report"),
     params:
         settings=as_json(outputs.report_settings(PLAN)),
+        tables=as_json(outputs.report_table_entries(config)),
+        figures=as_json(outputs.report_figures(config)),
         confusions=lambda wildcards: as_json(report_confusions(wildcards)),
-        benchmarks=lambda wildcards: as_json(report_benchmarks(wildcards)),
+        trainings=lambda wildcards: as_json(report_trainings(wildcards)),
     log:
         "results/logs/report.log",
     conda:
         "../environment.yml"
     shell:
-        "python -m noisy report --settings {params.settings:q} --tables {input.tables}"
-        " --figures {input.figures} --confusions {params.confusions:q}"
-        " --benchmarks {params.benchmarks:q} --data-summary {input.data_summary}"
+        "python -m noisy report --settings {params.settings:q} --tables {params.tables:q}"
+        " --figures {params.figures:q} --confusions {params.confusions:q}"
+        " --trainings {params.trainings:q} --data-summary {input.data_summary}"
         " --out {output.md} --html {output.html} > {log} 2>&1"

@@ -106,11 +106,11 @@ def command(results: dict[str, Path], kind: str, out: Path) -> list[str]:
     device = ["--device", "cpu", "--threads", "1"]
     robustness = {"test_per_class": None, "fgsm_per_class": 1, "fgsm_epsilons": [0.0],
                   "robustness_per_class": 1, "official": False}
-    benchmarks = [{"path": str(results["stage.json"].with_name("benchmark.tsv")),
-                   "role": "supervised"}]
-    report = ["report", "--data-summary", files["cifar10.json"], "--benchmarks",
-              json.dumps(benchmarks), "--out", str(out / "report.md"), "--html",
-              str(out / "report.html")]
+    trainings = [{"role": "supervised", "definition": files["stage.json"],
+                  "benchmark": str(results["stage.json"].with_name("benchmark.tsv"))}]
+    report = ["report", "--data-summary", files["cifar10.json"], "--tables", "[]",
+              "--figures", "[]", "--confusions", "[]", "--trainings", json.dumps(trainings),
+              "--out", str(out / "report.md"), "--html", str(out / "report.html")]
     evaluate_robustness = [
         "evaluate-robustness", "--data", files["cifar10.npz"], "--model", files["model.pt"],
         "--settings", json.dumps(robustness), "--corruptions", files["cifar10_c"],
@@ -152,6 +152,7 @@ def command(results: dict[str, Path], kind: str, out: Path) -> list[str]:
             "label": "hard", "seed": 0, "path": files["robustness.json"]}]),
             "--out", str(out / "f.png"), "--csv", str(out / "f.csv")],
         "cifar10.json": report,
+        "stage.json": report,
     }[kind]
 
 
@@ -177,6 +178,7 @@ REMEDIES = {
     "candidates.json": rerun("select_pseudo_labels"),
     "robustness.json": rerun("evaluate_robustness"),
     "cifar10.json": rerun("prepare_data"),
+    "stage.json": "delete it and rerun Snakemake: the job that wrote it writes it again",
 }
 
 

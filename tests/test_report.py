@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from noisy import cli
-from noisy.reporting import figures, report
+from noisy.files import write_json
+from noisy.reporting import comparison, compute, figures, report
 from noisy.tools import estimate
 from noisy.workflow import outputs
 from noisy.workflow.config import load
 from noisy.workflow.stages import Model, Plan
+from noisy.workflow.tables import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 # The demo's subset of the paper (DEMO_CONFIG in the Makefile).
@@ -23,6 +27,17 @@ DEMO_CONFIG = ["scale=demo", "report_tables=[table1, table2, table4, table5]",
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck"]
 EPSILONS = [0.0, 0.05, 0.1]
+
+
+def paper_table(table: str) -> Path:
+    """The paper's numbers of ``table``, shipped with the package."""
+    return TABLES[table].paper_csv
+
+
+def table_entries(results: Path, *tables: str) -> list[dict]:
+    """The report's listing of reproduced tables (results/<table>.csv) and the paper's."""
+    return [{"table": table, "path": str(results / f"{table}.csv"),
+             "paper": str(paper_table(table))} for table in tables]
 
 
 def _robustness(path: Path, accuracy: list[float]) -> dict:
@@ -52,7 +67,7 @@ def results(tmp_path: Path) -> Path:
                   "labeled": 5000, "pseudo": [0, 38626, 39000, 30000],
                   "params": [269818, 367034, 464250, 561466],
                   "top1": [82.0, 85.11, 87.6, 80.0]}).to_csv(root / "table2.csv", index=False)
-    paper5 = pd.read_csv(report.paper_table("table5"))
+    paper5 = pd.read_csv(paper_table("table5"))
     table5 = paper5[["label_type", "network"]].copy()
     table5["top1"] = paper5["top1"] + 0.5
     table5["top1_std"] = 0.1
@@ -65,7 +80,17 @@ def results(tmp_path: Path) -> Path:
     table5.to_csv(root / "table5.csv", index=False)
     for model in ("resnet26-a", "resnet26-other-run"):
         _benchmark(root / "models" / model / "benchmark.tsv", wall_s=3600.0, cpu_s=7200.0)
+    write_json(root / "models" / "resnet26-a" / "stage.json", {
+        "stage": "train", "ran_on": {"device": "cuda:0", "name": "NVIDIA H200",
+                                     "torch": "2.14.1"}})
     return root
+
+
+def _training(results: Path, model: str, role: str = "student") -> dict:
+    """The report's listing of one training: its benchmark file and stage.json."""
+    folder = results / "models" / model
+    return {"role": role, "benchmark": str(folder / "benchmark.tsv"),
+            "definition": str(folder / "stage.json")}
 
 
 def _benchmark(path: Path, wall_s: float, cpu_s: float) -> Path:
@@ -77,19 +102,19 @@ def _benchmark(path: Path, wall_s: float, cpu_s: float) -> Path:
 
 def test_report_shows_paper_reproduced_and_difference(results: Path):
     figure = results / "figures" / "demo.png"
-    figures.seed_spread_figure(str(results / "table5.csv"), str(report.paper_table("table5")),
+    figures.seed_spread_figure(str(results / "table5.csv"), str(paper_table("table5")),
                                str(figure))
     md, page = results / "report.md", results / "report.html"
     # A table and a figure left by an earlier run, not declared: never read.
     (results / "table3.csv").write_text("label_type,network,top1\nstale,resnet26,1.0\n")
-    figures.seed_spread_figure(str(results / "table5.csv"), str(report.paper_table("table5")),
+    figures.seed_spread_figure(str(results / "table5.csv"), str(paper_table("table5")),
                                str(results / "figures" / "stale.png"))
     # Of the two benchmark files only the declared one counts (the other is another run's).
     report.write_report(str(md), str(page), {"scale": "demo", "seeds": [0, 1], "precision": "bf16"},
-                        tables=[str(results / "table2.csv"), str(results / "table5.csv")],
-                        figures=[str(figure), str(results / "figure1.png")],
-                        benchmarks=[{"path": str(results / "models/resnet26-a/benchmark.tsv"),
-                                     "role": "student"}])
+                        tables=table_entries(results, "table2", "table5"),
+                        figures=[{"path": str(figure), "caption": "spread"},
+                                 {"path": str(results / "figure1.png"), "caption": "Figure 1"}],
+                        trainings=[_training(results, "resnet26-a")])
     text = md.read_text()
     # Table 2, ResNet-26: reproduced 85.11, paper 86.36, difference -1.25 (beyond 1 point).
     row = next(line for line in text.splitlines() if line.startswith("| resnet26 |")
@@ -107,6 +132,9 @@ def test_report_shows_paper_reproduced_and_difference(results: Path):
     assert "![" in text and "figures/demo.png" in text
     assert "1 benchmarked training job: **2.00 CPU hours**, **1.00 wall hours**" in text
     assert "students: 1 jobs" in text and "supervised" not in text
+    # Where it ran is the training's own record (its stage.json), not the report's machine.
+    assert ("**Trainings ran on**: cuda:0 (NVIDIA H200), torch 2.14.1: 1 training" in text
+            and "**1.00 GPU hours**" in text)
     html_text = page.read_text()
     assert "data:image/png;base64," in html_text and "86.36" in html_text
     assert '<td class="differs">' in html_text
@@ -115,7 +143,7 @@ def test_report_shows_paper_reproduced_and_difference(results: Path):
 def test_seed_spread_and_report_on_the_command_line(results: Path):
     figure = results / "figures" / "seed_spread_table5.png"
     assert cli.main(["seed-spread", "--table", str(results / "table5.csv"),
-                     "--paper", str(report.paper_table("table5")),
+                     "--paper", str(paper_table("table5")),
                      "--settings", '{"labeled_ratios": [1.0, 0.1]}', "--out", str(figure)]) == 0
     md, page = results / "report.md", results / "report.html"
     outputs = ["--out", str(md), "--html", str(page)]
@@ -125,19 +153,37 @@ def test_seed_spread_and_report_on_the_command_line(results: Path):
     confusion = results / "models" / "resnet38-b" / "eval-all" / "confusion.png"
     confusion.parent.mkdir(parents=True)
     shutil.copy(figure, confusion)
+    listings = ["--figures", json.dumps([{"path": str(figure), "caption": "the spread"}]),
+                "--confusions", json.dumps([{"path": str(confusion), "caption": "a confusion"}]),
+                "--trainings", "[]"]
     assert cli.main(["report", "--settings", '{"seeds": [0, 1]}',
-                     "--tables", str(results / "table5.csv"), "--figures", str(figure),
-                     "--confusions", json.dumps([{"path": str(confusion),
-                                                  "model": "results/models/resnet38-b",
-                                                  "trained_on": "results/trainsets/set-c"}]),
+                     "--tables", json.dumps(table_entries(results, "table5")), *listings,
                      "--data-summary", str(data_summary), *outputs]) == 0
     text = md.read_text()
     assert "## Table 5:" in text and "](figures/seed_spread_table5.png)" in text
-    assert "Confusion matrix: resnet38-b, trained on set-c (eval-all)" in text
+    assert "*the spread*" in text and "*a confusion*" in text
     assert "(kind archive, path cifar.tar.gz)" in text
     assert "No training job is behind the reported tables." in text
+    assert "**Trainings ran on**: no training" in text
     assert "data:image/png;base64," in page.read_text()
-    assert cli.main(["report", "--tables", str(results / "table99.csv"), *outputs]) == 1
+    unknown = [{"table": "table99", "path": str(results / "table99.csv"),
+                "paper": str(paper_table("table5"))}]
+    assert cli.main(["report", "--tables", json.dumps(unknown), *listings, *outputs]) == 1
+
+
+def test_the_report_job_runs_without_torch(results: Path):
+    """The report states the trainings' devices from their records, so it never needs torch
+    (nor the GPU of the machine it runs on)."""
+    command = ["report", "--tables", json.dumps(table_entries(results, "table2", "table5")),
+               "--figures", "[]", "--confusions", "[]",
+               "--trainings", json.dumps([_training(results, "resnet26-a")]),
+               "--out", str(results / "report.md"), "--html", str(results / "report.html")]
+    code = ("import sys; from noisy import cli; "
+            f"assert cli.main({command!r}) == 0; print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip() == "False"
+    assert "GPU hours" in (results / "report.md").read_text()
 
 
 def test_fgsm_figure_csv(tmp_path: Path):
@@ -169,7 +215,7 @@ def test_training_curves_and_class_counts(tmp_path: Path):
                for network, epochs in (("resnet20", 8), ("resnet26", 3))]
     curves = tmp_path / "curves.png"
     figures.training_curves_figure(entries, str(curves))
-    table4 = pd.read_csv(report.paper_table("table4"))
+    table4 = pd.read_csv(paper_table("table4"))
     table4.to_csv(tmp_path / "table4.csv", index=False)
     counts = tmp_path / "counts.png"
     assert cli.main(["class-counts", "--tables", str(tmp_path / "table4.csv"),
@@ -188,10 +234,10 @@ def test_a_report_counts_the_hours_of_its_own_trainings_only(tmp_path, monkeypat
         for model in plan.stages(Model):
             _benchmark(Path(model.file("benchmark.tsv")), wall_s=3600 * hours,
                        cpu_s=7200 * hours)
-    benchmarks = outputs.report_benchmarks(demo)
-    assert not {entry["path"] for entry in benchmarks} & {
+    trainings = outputs.report_trainings(demo)
+    assert not {entry["benchmark"] for entry in trainings} & {
         model.file("benchmark.tsv") for model in small.stages(Model)}
-    assert report.compute_summary(benchmarks) == {
+    assert compute.compute_summary(trainings) == {
         "supervised": {"jobs": 8, "cpu_hours": 16.0, "wall_hours": 8.0},
         "students": {"jobs": 3, "cpu_hours": 6.0, "wall_hours": 3.0}}
 
@@ -200,24 +246,26 @@ def test_the_reports_benchmarks_are_the_trainings_snakemake_runs_for_it(tmp_path
     jobs, _ = estimate.snakemake_jobs(["results/report.md"], DEMO_CONFIG, tmp_path,
                                       forceall=True)
     trained = {wildcards["model"] for rule, wildcards, _ in jobs if rule == "train"}
-    benchmarks = [entry["path"] for entry in
-                  outputs.report_benchmarks(Plan(load(ROOT / "config.yaml", DEMO_CONFIG)))]
-    assert sorted(benchmarks) == sorted(f"{model}/benchmark.tsv" for model in trained)
+    trainings = outputs.report_trainings(Plan(load(ROOT / "config.yaml", DEMO_CONFIG)))
+    assert sorted(entry["benchmark"] for entry in trainings) == sorted(
+        f"{model}/benchmark.tsv" for model in trained)
+    assert sorted(entry["definition"] for entry in trainings) == sorted(
+        f"{model}/stage.json" for model in trained)
 
 
 def test_table1_matches_on_labeled_fraction():
-    paper = pd.read_csv(report.paper_table("table1"))
+    paper = pd.read_csv(paper_table("table1"))
     repro = paper.copy()
     repro["labeled"] = repro["labeled"] // 50  # a scaled-down pool: 1,000 and 100 labels
-    merged = report.align("table1", repro, paper, labeled_ratios=[0.1, 1.0])
+    merged = comparison.align("table1", repro, paper, labeled_ratios=[0.1, 1.0])
     assert (merged["_merge"] == "both").all()
     assert (merged["top1"] == merged["top1__paper"]).all()
 
 
 def test_table7_hard_rows_are_marked_suspect():
-    paper = pd.read_csv(report.paper_table("table7"))
-    headers, rows, tally = report.comparison("table7", paper.assign(paper_ece=paper["ece"]),
-                                             paper)
+    paper = pd.read_csv(paper_table("table7"))
+    headers, rows, tally = comparison.comparison("table7", paper.assign(paper_ece=paper["ece"]),
+                                                 paper)
     status = [row[-1][0] for row in rows]
     assert status[0] == "agrees; paper row suspect" and status[-1] == "agrees"
     assert tally == {"suspect": 6, "agrees": len(paper) - 6}
@@ -233,4 +281,4 @@ def test_table7_hard_rows_are_marked_suspect():
     ("top1", float("nan"), 86.9, None, None),
 ])
 def test_judge(metric, repro, paper, std, verdict):
-    assert report.judge(metric, repro, paper, std) == verdict
+    assert comparison.judge(metric, repro, paper, std) == verdict

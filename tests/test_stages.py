@@ -85,7 +85,7 @@ def test_inserting_an_experiment_moves_nothing(config, scale, position):
     for table in tables.TABLES:
         assert tables.rows(after, table) == tables.rows(before, table)
     assert outputs.report_confusions(after) == outputs.report_confusions(before)
-    assert outputs.report_benchmarks(after) == outputs.report_benchmarks(before)
+    assert outputs.report_trainings(after) == outputs.report_trainings(before)
 
 
 def test_each_stage_gets_only_its_own_settings(config):

@@ -1,7 +1,8 @@
 """A document as a list of sections, rendered to Markdown or to self-contained HTML.
 
 Text in paragraphs and bullets is Markdown inline text (`code`, **bold**,
-*italic*); tables hold (text, css class) cells; images are embedded in the HTML.
+*italic*); tables hold (text, css class) cells; images are embedded in the HTML, styled
+by :data:`CSS`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,18 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+# The HTML page's style: table cells coloured by their class (a row's status: agrees,
+# spread, differs, suspect, missing; a key, a value, the paper's value), figures in a
+# gallery, small ones for the confusion matrices.
+CSS = """body{font-family:system-ui,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}
+table{border-collapse:collapse;font-size:12px;margin:0.5em 0 1.5em}
+th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}
+td.key{text-align:left;font-weight:600}td.paper{color:#555}
+td.agrees{background:#d8f0d8}td.differs{background:#f7d4d4}td.spread{background:#fbeec2}
+td.suspect{background:#e4e4e4}td.missing{color:#888}
+figure{display:inline-block;margin:0.5em;vertical-align:top}
+figure img{max-width:100%}figure.small img{width:260px}figcaption{font-size:12px}"""
 
 
 @dataclass(frozen=True)
@@ -122,7 +135,7 @@ def _html_block(block: Block) -> list[str]:
     raise TypeError(f"not a block: {block!r}")
 
 
-def to_html(sections: list[Section], title: str, css: str) -> str:
+def to_html(sections: list[Section], title: str, css: str = CSS) -> str:
     """One HTML page with ``css`` inlined and every image embedded."""
     lines = []
     for section in sections:

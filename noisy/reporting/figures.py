@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 
 from noisy.errors import UserError  # noqa: E402
 from noisy.files import atomic_path, read_json  # noqa: E402
-from noisy.reporting.report import HEADERS, align, compared_metrics, row_label  # noqa: E402
+from noisy.reporting.comparison import HEADERS, align, compared_metrics, row_label  # noqa: E402
 from noisy.workflow.tables import TABLES  # noqa: E402
 
 # Figure 1 of the paper draws the network without self-training in orange.

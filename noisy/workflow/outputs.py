@@ -1,7 +1,8 @@
 """What the figures, the report and the self-training check read, from the configuration.
 
 ``report_tables`` in the config names the tables the report covers; the figures it
-shows follow from those tables.
+shows follow from those tables, each with its caption, and so do the trainings whose
+hours it counts. Every file named here is a declared input of the rule that reads it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ def report_tables(config: dict) -> list[str]:
 def table_file(table: str) -> str:
     """The CSV a table is written to."""
     return f"results/{table}.csv"
+
+
+def report_table_entries(config: dict) -> list[dict]:
+    """Each reported table: its name (``table``), its CSV (``path``) and the paper's
+    (``paper``, shipped in noisy/paper_tables/)."""
+    return [{"table": table, "path": table_file(table), "paper": str(TABLES[table].paper_csv)}
+            for table in report_tables(config)]
 
 
 def fgsm_entries(plan: Plan) -> list[dict]:
@@ -60,28 +68,50 @@ def class_count_tables(config: dict) -> list[str]:
     return [table_file(t) for t in report_tables(config) if TABLES[t].counts]
 
 
-def report_figures(config: dict) -> list[str]:
-    """The figures the reported tables call for."""
+# What the report says under each figure.
+FIGURE_CAPTIONS = {
+    "results/figure1.png": "Figure 1: top-1 accuracy under FGSM against epsilon, per "
+                           "pseudo-label type (final ResNet-38 of each chain), the teacher and "
+                           "the network without self-training (orange). Data: figure1.csv.",
+    "results/figures/class_counts.png": "Per-class counts each teacher hands on (Tables 4, 8, "
+                                        "9), before class balancing.",
+    "results/figures/training_curves.png": "Test accuracy (solid) and train loss (dashed) of "
+                                           "every network of each chain against the fraction "
+                                           "of its training.",
+    "results/figures/corruption_grid.png": "A few test images under each CIFAR-10-C "
+                                           "corruption (rows) at severities 1 to 5 (columns).",
+}
+
+
+def seed_spread_figure(table: str) -> dict:
+    """The seed-spread figure of ``table`` with its caption."""
+    return {"path": f"results/figures/seed_spread_{table}.png",
+            "caption": f"{table}: each row's mean ± std over seeds (blue) and the paper's "
+                       "single run (red cross)."}
+
+
+def report_figures(config: dict) -> list[dict]:
+    """The figures the reported tables call for: each image (``path``) and its ``caption``."""
     chosen = report_tables(config)
-    figures = []
+    paths = []
     if drawn_from("figure1") in chosen:
-        figures.append("results/figure1.png")
+        paths.append("results/figure1.png")
     if class_count_tables(config):
-        figures.append("results/figures/class_counts.png")
+        paths.append("results/figures/class_counts.png")
     if chain_experiments(config):
-        figures.append("results/figures/training_curves.png")
+        paths.append("results/figures/training_curves.png")
     if any(TABLES[t].kind == "robustness" for t in chosen):
-        figures.append("results/figures/corruption_grid.png")
+        paths.append("results/figures/corruption_grid.png")
+    figures = [{"path": path, "caption": FIGURE_CAPTIONS[path]} for path in paths]
     if len(config["seeds"]) > 1:
-        figures += [f"results/figures/seed_spread_{t}.png" for t in chosen
-                    if not TABLES[t].counts]
+        figures += [seed_spread_figure(t) for t in chosen if not TABLES[t].counts]
     return figures
 
 
 def report_confusions(plan: Plan) -> list[dict]:
     """Confusion matrices of the final network of every reported chain (first seed): the
-    image (``path``), the ``model`` folder and the folder it learned from (``trained_on``:
-    its split or its balanced set)."""
+    image (``path``) and its ``caption``, naming the model's folder, the folder it learned
+    from (its split or its balanced set) and the test images (the evaluation's folder)."""
     config = plan.config
     final = {experiment_settings(config, e)["chain"][-1] for e in config["experiments"]}
     final.add(config["table1"]["networks"][-1])
@@ -90,9 +120,19 @@ def report_confusions(plan: Plan) -> list[dict]:
               if not TABLES[table].counts
               for row in rows(plan, table) if row["seed"] == first_seed]
     models = {model.dir: model for model in models if model.network in final}
-    return [{"path": f"{plan.evaluation(model).dir}/confusion.png", "model": model.dir,
-             "trained_on": (model.split if model.balanced is None else model.balanced).dir}
-            for model in models.values()]
+    return [_confusion(plan, model) for model in models.values()]
+
+
+def _confusion(plan: Plan, model: Model) -> dict:
+    evaluation = plan.evaluation(model).dir
+    trained_on = (model.split if model.balanced is None else model.balanced).dir
+    return {"path": f"{evaluation}/confusion.png",
+            "caption": f"Confusion matrix: {_name(model.dir)}, trained on {_name(trained_on)} "
+                       f"({_name(evaluation)})"}
+
+
+def _name(folder: str) -> str:
+    return folder.rsplit("/", 1)[-1]
 
 
 def report_models(plan: Plan) -> list[Model]:
@@ -104,11 +144,12 @@ def report_models(plan: Plan) -> list[Model]:
     return list(models.values())
 
 
-def report_benchmarks(plan: Plan) -> list[dict]:
-    """The Snakemake benchmark file of every training of :func:`report_models`, with its
-    role (supervised or student): the report's compute accounting reads these alone."""
-    return [{"path": model.file("benchmark.tsv"), "role": model.role}
-            for model in report_models(plan)]
+def report_trainings(plan: Plan) -> list[dict]:
+    """Every training of :func:`report_models`: its ``role`` (supervised or student), its
+    Snakemake ``benchmark`` file and its ``definition`` (stage.json, where the train job
+    records the device it ran on). The report's compute accounting reads these alone."""
+    return [{"role": model.role, "benchmark": model.file("benchmark.tsv"),
+             "definition": model.file("stage.json")} for model in report_models(plan)]
 
 
 def report_settings(plan: Plan) -> dict:
