@@ -1,11 +1,13 @@
 """The paper's tables: one registry entry each, and the result files each row reads.
 
 :data:`TABLES` holds everything about a table (its kind, row keys, metrics, title, notes,
-sorting, which paper file it is compared with), the way torchvision's ``presets.py``
-holds everything about one variant; the planning below, :mod:`noisy.reporting.table_csv`
-(building the CSV), :mod:`noisy.reporting.report` and :mod:`noisy.reporting.figures` read
-it. :func:`rows` lists a table's rows for a configuration: the row keys and the files each
-row reads.
+sorting, its teacher row, how its rows meet the paper's, the rows the paper misprinted,
+the figure drawn from it, which paper file it is compared with), the way torchvision's
+``presets.py`` holds everything about one variant: no other module decides anything by a
+table's name. The planning below and in :mod:`noisy.workflow.outputs`,
+:mod:`noisy.reporting.table_csv` (building the CSV), :mod:`noisy.reporting.comparison`
+(setting it beside the paper's) and :mod:`noisy.reporting.figures` read it. :func:`rows`
+lists a table's rows for a configuration: the row keys and the files each row reads.
 """
 
 from __future__ import annotations
