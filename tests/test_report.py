@@ -171,6 +171,16 @@ def test_seed_spread_and_report_on_the_command_line(results: Path):
     assert cli.main(["report", "--tables", json.dumps(unknown), *listings, *outputs]) == 1
 
 
+def test_a_training_from_before_the_record_of_its_device_is_counted_as_not_recorded(
+        results: Path):
+    write_json(results / "models" / "resnet26-other-run" / "stage.json", {"stage": "train"})
+    trainings = [_training(results, "resnet26-a"), _training(results, "resnet26-other-run")]
+    assert compute.device_line(trainings) == (
+        "cuda:0 (NVIDIA H200), torch 2.14.1: 1 training; 1 training not recorded (trained "
+        "before the train job wrote `ran_on` into its stage.json)")
+    assert compute.gpu_hours(trainings) == 1.0  # the recorded one only
+
+
 def test_the_report_job_runs_without_torch(results: Path):
     """The report states the trainings' devices from their records, so it never needs torch
     (nor the GPU of the machine it runs on)."""

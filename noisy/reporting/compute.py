@@ -14,7 +14,6 @@ import pandas as pd
 from noisy.files import read_json
 
 COMPUTE_GROUPS = {"supervised": "supervised", "student": "students"}
-NOT_RECORDED = "not recorded"
 
 
 def hours(benchmark: str) -> tuple[float, float]:
@@ -44,17 +43,17 @@ def ran_on(entry: dict) -> dict | None:
     return read_json(entry["definition"]).get("ran_on")
 
 
-def _device_text(where: dict | None) -> str:
-    if where is None:
-        return NOT_RECORDED
+def _device_text(where: dict) -> str:
     return f"{where['device']} ({where['name']}), torch {where['torch']}"
 
 
-def devices(trainings: list[dict]) -> dict[str, int]:
-    """Trainings per device they ran on (device, name and torch version as text)."""
-    counted: dict[str, int] = {}
+def devices(trainings: list[dict]) -> dict[str | None, int]:
+    """Trainings per device they ran on (device, name and torch version as text; None for
+    the trainings that predate the record)."""
+    counted: dict[str | None, int] = {}
     for entry in trainings:
-        text = _device_text(ran_on(entry))
+        where = ran_on(entry)
+        text = None if where is None else _device_text(where)
         counted[text] = counted.get(text, 0) + 1
     return counted
 
@@ -94,8 +93,9 @@ def device_line(trainings: list[dict]) -> str:
     counted = devices(trainings)
     if not counted:
         return "no training"
-    text = "; ".join(f"{where}: {_plural(count, 'training')}" for where, count in counted.items())
-    if NOT_RECORDED in counted:
-        text += (f" ({NOT_RECORDED}: trained before the train job recorded its device in "
-                 "stage.json)")
-    return text
+    unrecorded = counted.pop(None, 0)
+    parts = [f"{where}: {_plural(count, 'training')}" for where, count in counted.items()]
+    if unrecorded:
+        parts.append(f"{_plural(unrecorded, 'training')} not recorded (trained before the train "
+                     "job wrote `ran_on` into its stage.json)")
+    return "; ".join(parts)
