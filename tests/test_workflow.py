@@ -153,9 +153,10 @@ def test_a_finished_run_would_rerun_nothing(workdir):
     assert "Nothing to be done" in finish(snakemake(workdir, "-n", *DONE_TARGETS,
                                                     config=[*DONE_CONFIG, "device=cpu"]))
     profile = ROOT / "profiles" / "cpu"
+    # (the targets before --configfile, which takes every name after it)
     assert "Nothing to be done" in finish(snakemake(
-        workdir, "-n", "--profile", str(profile), "--configfile", str(ROOT / "config.yaml"),
-        str(profile / "workflow-config.yaml"), *DONE_TARGETS, config=DONE_CONFIG))
+        workdir, "-n", "--profile", str(profile), *DONE_TARGETS, "--configfile",
+        str(ROOT / "config.yaml"), str(profile / "workflow-config.yaml"), config=DONE_CONFIG))
     # The report's compute counts the trainings behind its tables, each once.
     trainings = outputs.report_models(plan(workdir, DONE_CONFIG))
     report = (workdir / "run/results/report.md").read_text()
