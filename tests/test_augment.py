@@ -340,3 +340,22 @@ def test_augment_restores_torch_threads(images: torch.Tensor) -> None:
     threads = torch.get_num_threads()
     TrainAugment(2, 27)(images, torch.Generator().manual_seed(0))
     assert torch.get_num_threads() == threads
+
+
+def test_the_batched_path_never_waits_for_the_device(images: torch.Tensor) -> None:
+    """After a first call (constants copied to the device once), the device path of
+    augmentation, mixup and standardisation makes no call that synchronises on a GPU."""
+    from noisy.method.device import no_host_sync
+
+    augment = TrainAugment(2, 27, grouped=False)
+    targets = torch.eye(10)[torch.arange(len(images)) % 10]
+    generator = torch.Generator().manual_seed(0)
+    augment(images, generator)  # warm-up
+    with no_host_sync(images.device):
+        mixup(augment(images, generator), targets, 0.4, generator)
+
+
+def test_constants_are_made_once_per_device() -> None:
+    first = augment._constant(MEAN, torch.float32, torch.device("cpu"))
+    assert augment._constant(MEAN, torch.float32, torch.device("cpu")) is first
+    assert torch.equal(first, torch.tensor(MEAN))

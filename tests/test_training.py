@@ -13,19 +13,22 @@ import noisy.method.training as training
 from noisy import cli
 from noisy.errors import SettingsError, UserError
 from noisy.files import read_json
+from noisy.method.augment import TrainAugment
 from noisy.method.balancing import balance
 from noisy.method.data import load
-from noisy.method.device import use_device
-from noisy.method.models import Architecture, load_checkpoint, load_model
+from noisy.method.device import HostSyncError, no_host_sync, use_device
+from noisy.method.models import Architecture, build_model, load_checkpoint, load_model
 from noisy.method.pseudo_labels import select
 from noisy.method.resume import JobLockedError, exclusive_lock
 from noisy.method.split import make_split, save_split
 from noisy.method.training import (
+    Stopwatch,
     TrainSettings,
     epochs_for_budget,
     lr_milestone_steps,
     monitored_epochs,
     train,
+    train_step,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,7 +204,8 @@ import sys
 import numpy as np
 sys.path.insert(0, {root!r})
 from tests.test_training import ARCH, tiny_problem
-from noisy.method.device import use_device
+from noisy.method.augment import TrainAugment
+from noisy.method.device import HostSyncError, no_host_sync, use_device
 from noisy.method.training import TrainSettings, train
 images, targets, test_x, test_y = tiny_problem()
 settings = TrainSettings(budget_images=48 * {epochs}, batch_size=16, seed=3,
@@ -244,7 +248,8 @@ import sys
 import time
 sys.path.insert(0, {root!r})
 import noisy.method.training as training
-from noisy.method.device import use_device
+from noisy.method.augment import TrainAugment
+from noisy.method.device import HostSyncError, no_host_sync, use_device
 from tests.test_training import ARCH, tiny_problem
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 real_step = training.sgd_step
@@ -341,3 +346,40 @@ def test_the_train_job_takes_exactly_one_training_set(tmp_path, tiny_data, capsy
         with pytest.raises(SystemExit):
             cli.main(_train_command(tmp_path, tiny_data, source, "run"))
     assert "one of the arguments --split --trainset is required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mixup_alpha", [0.0, 0.4])
+def test_a_training_step_never_waits_for_the_device(mixup_alpha):
+    """The step a training job runs (batched augmentation, mixup, SGD in bf16 autocast)
+    makes no call that synchronises on a GPU; the GPU check runs it under CUDA's own
+    sync debug mode too."""
+    images, targets, _, _ = tiny_problem()
+    cpu = torch.device("cpu")
+    images = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+    targets = torch.from_numpy(targets)
+    settings = TrainSettings(budget_images=16, batch_size=16, mixup_alpha=mixup_alpha,
+                             precision="bf16")
+    model = build_model(ARCH)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    augment = TrainAugment(2, 27, grouped=False)
+    generator = torch.Generator().manual_seed(0)
+    batch = torch.arange(16)
+    train_step(model, optimizer, augment, images, targets, batch, generator, settings, cpu)
+    with no_host_sync(cpu):
+        loss_sum, correct = train_step(model, optimizer, augment, images, targets, batch,
+                                       generator, settings, cpu)
+    assert loss_sum.item() > 0 and 0 <= correct.item() <= 16
+    with pytest.raises(HostSyncError, match="item"), no_host_sync(cpu):
+        loss_sum.item()
+
+
+def test_the_stopwatch_counts_only_its_stretches():
+    clock = Stopwatch(torch.device("cpu"), seconds=1.0)
+    clock.start()
+    time.sleep(0.05)
+    clock.stop()
+    time.sleep(0.2)  # not timed: between stretches
+    clock.start()
+    clock.stop()
+    assert 1.04 < clock.total() < 1.2
+    assert clock.total() == clock.total()  # read once, kept

@@ -27,6 +27,7 @@ One RandAugment round draws an op per sample. Two code paths give identical imag
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 
@@ -61,6 +62,16 @@ CUTOUT_FILL = (125, 123, 114)
 
 _OP = {name: index for index, name in enumerate(OP_NAMES)}
 _FIX_ONE = 65536  # Pillow's 16.16 fixed-point affine resampling
+
+
+@functools.cache
+def _constant(values: tuple, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A small constant tensor on ``device``, made once per device and never written to.
+
+    Made on every step, each would be a copy from pageable host memory, which makes the
+    host wait for the GPU: the batched path would no longer queue asynchronously.
+    """
+    return torch.tensor(values, dtype=dtype, device=device)
 
 
 def op_value(name: str, m: float) -> float:
@@ -143,7 +154,7 @@ def _warp(images: torch.Tensor, op: torch.Tensor, value: torch.Tensor, centers: 
         outside = (qx < 0) | (qx >= width) | (qy < 0) | (qy >= height)
         index = torch.where(outside, frame_width + 1, index)
     frame = torch.nn.functional.pad(images, (2, 2, 2, 2))
-    frame[:, :, 0, 0] = torch.tensor(CUTOUT_FILL, dtype=torch.uint8, device=device)
+    frame[:, :, 0, 0] = _constant(CUTOUT_FILL, torch.uint8, device)
     index = index.long().view(batch, 1, height * width).expand(batch, channels, height * width)
     return frame.view(batch, channels, -1).gather(2, index).view(batch, channels, height, width)
 
@@ -324,7 +335,7 @@ def _grouped_round(images: torch.Tensor, op: torch.Tensor, value: torch.Tensor,
 
     Reads the op counts on the host, so it is meant for the CPU.
     """
-    group = torch.tensor(_OP_GROUP, device=op.device)[op]
+    group = _constant(tuple(_OP_GROUP), torch.int64, op.device)[op]
     order = torch.argsort(group, stable=True)
     counts = torch.bincount(group, minlength=len(_GROUP_NAMES)).tolist()
     parts = []
@@ -346,15 +357,15 @@ def _check_images(images: torch.Tensor) -> None:
 def _random_centers(images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     batch, _, height, width = images.shape
     unit = torch.rand(batch, 2, generator=generator, device=images.device, dtype=torch.float64)
-    return unit * torch.tensor([width, height], device=images.device, dtype=torch.float64)
+    return unit * _constant((width, height), torch.float64, images.device)
 
 
 def _draw_rounds(images: torch.Tensor, n: int, m: float, generator: torch.Generator | None):
     """(op, signed value, cutout centre) of each sample for each of the ``n`` rounds."""
     device, batch = images.device, images.shape[0]
-    magnitudes = torch.tensor([op_value(name, m) for name in OP_NAMES], dtype=torch.float64,
-                              device=device)
-    signed = torch.tensor([name in SIGNED_OPS for name in OP_NAMES], device=device)
+    magnitudes = _constant(tuple(op_value(name, m) for name in OP_NAMES), torch.float64,
+                           device)
+    signed = _constant(tuple(name in SIGNED_OPS for name in OP_NAMES), torch.bool, device)
     rounds = []
     for _ in range(n):
         op = torch.randint(len(OP_NAMES), (batch,), generator=generator, device=device)
@@ -413,8 +424,8 @@ def _augment(images: torch.Tensor, rounds: list, crop=None,
 
 def standardize(images: torch.Tensor) -> torch.Tensor:
     """Float images in [0, 1] (B, 3, H, W) -> the network input ``(x - MEAN) / STD``."""
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
+    mean = _constant(MEAN, torch.float32, images.device).view(1, 3, 1, 1)
+    std = _constant(STD, torch.float32, images.device).view(1, 3, 1, 1)
     return (images - mean) / std
 
 
@@ -433,7 +444,8 @@ def mixup(inputs: torch.Tensor, targets: torch.Tensor, alpha: float,
     """
     batch = inputs.shape[0]
     concentration = torch.full((batch,), float(alpha), device=inputs.device)
-    lam = torch.distributions.Beta(concentration, concentration).sample()
+    # validate_args=False: checking the concentration would read it on the host (a sync)
+    lam = torch.distributions.Beta(concentration, concentration, validate_args=False).sample()
     partner = torch.randperm(batch, generator=generator, device=inputs.device)
     lam_x = lam.to(inputs.dtype).view(-1, *([1] * (inputs.dim() - 1)))
     lam_y = lam.to(targets.dtype).view(-1, 1)

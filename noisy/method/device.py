@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from noisy.errors import SettingsError, UserError
 from noisy.precision import cpu_has_native_bf16
@@ -182,3 +183,50 @@ def full_precision(device: torch.device):
 # oneDNN on CPU, where a ResNet-20 training step measured 1.4-1.5x faster than with the
 # default layout (benchmarks/README.md). On CPU the result stays deterministic.
 CONV_MEMORY_FORMAT = torch.channels_last
+
+
+class HostSyncError(RuntimeError):
+    """A call that makes the host wait for the device ran inside :func:`no_host_sync`."""
+
+
+# Torch calls that make the host wait for a GPU: reading a tensor on the host, building one
+# from host data (a copy from pageable memory), or an output size known only on the device.
+_SYNCING_CALLS = frozenset({"item", "tolist", "cpu", "numpy", "__bool__", "__int__",
+                            "__float__", "__index__", "tensor", "as_tensor", "nonzero",
+                            "unique", "masked_select", "bincount"})
+
+
+class _HostSyncGuard(TorchFunctionMode):
+    """Raises :class:`HostSyncError` on the calls that synchronise on a GPU, on any device."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        masked = name in ("__getitem__", "__setitem__") and _is_mask(args[1])
+        if name in _SYNCING_CALLS or masked or (name == "where" and len(args) == 1):
+            raise HostSyncError(f"{name}: a call that waits for the device, in a region that "
+                                f"must not (noisy.method.device.no_host_sync)")
+        return func(*args, **(kwargs or {}))
+
+
+def _is_mask(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(part, torch.Tensor) and part.dtype == torch.bool for part in parts)
+
+
+@contextlib.contextmanager
+def no_host_sync(device: torch.device):
+    """A region that must never make the host wait for ``device`` (a training step, an
+    inference batch): any call that would raises :class:`HostSyncError`.
+
+    On CUDA, ``torch.cuda.set_sync_debug_mode("error")`` also makes every synchronising
+    CUDA call in the region fail. On every device the torch calls that synchronise on a GPU
+    are caught by name (host reads, tensors from host data, boolean masks, sizes known only
+    on the device), so a test on the CPU checks the same code."""
+    if device.type == "cuda":
+        torch.cuda.set_sync_debug_mode("error")
+    try:
+        with _HostSyncGuard():
+            yield
+    finally:
+        if device.type == "cuda":
+            torch.cuda.set_sync_debug_mode("default")

@@ -153,6 +153,65 @@ def sgd_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, inputs: t
     return loss, logits
 
 
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, augment,
+               images: torch.Tensor, targets: torch.Tensor, batch: torch.Tensor,
+               generator: torch.Generator, settings: TrainSettings,
+               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of a training job: the input noise of the images ``batch`` indexes (mixup
+    too when asked), then :func:`sgd_step`. Returns the batch's summed loss and its count of
+    correct predictions, still on the device: on a GPU the step never waits for it
+    (``python -m noisy gpu-check`` runs it under
+    :func:`noisy.method.device.no_host_sync`)."""
+    inputs = augment(images[batch], generator)
+    batch_targets = targets[batch]
+    if settings.mixup_alpha > 0:
+        inputs, batch_targets = mixup(inputs, batch_targets, settings.mixup_alpha, generator)
+    loss, logits = sgd_step(model, optimizer, inputs, batch_targets, device, settings.precision)
+    correct = (logits.argmax(1) == batch_targets.argmax(1)).sum()
+    return loss.detach() * batch.shape[0], correct
+
+
+class Stopwatch:
+    """Seconds spent in stretches of training steps, measured where the steps run.
+
+    On a GPU the steps run asynchronously: the host's clock would stop long before the GPU
+    has finished. There each stretch is timed by CUDA events recorded in the stream, read
+    only when the total is asked for (which waits for the last one; callers ask where they
+    wait anyway: saving the state, scoring a monitored epoch). On the CPU: the host's clock.
+    """
+
+    def __init__(self, device: torch.device, seconds: float = 0.0):
+        self.cuda = device.type == "cuda"
+        self.seconds = seconds
+        self.stretches: list[tuple] = []
+        self.begin = None
+
+    def _mark(self):
+        if not self.cuda:
+            return time.perf_counter()
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def start(self) -> None:
+        self.begin = self._mark()
+
+    def stop(self) -> None:
+        self.stretches.append((self.begin, self._mark()))
+        self.begin = None
+
+    def total(self) -> float:
+        """Seconds of the stopped stretches (on CUDA, waits until the last one has run)."""
+        for begin, end in self.stretches:
+            if self.cuda:
+                end.synchronize()
+                self.seconds += begin.elapsed_time(end) / 1000
+            else:
+                self.seconds += end - begin
+        self.stretches = []
+        return self.seconds
+
+
 def _history_csv(rows: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
@@ -206,17 +265,18 @@ class _Epoch:
     loss_sum: torch.Tensor
     correct: torch.Tensor
     lr: float  # learning rate at the start of the epoch (the history's value)
-    train_seconds: float  # time spent in this epoch's steps so far
+    clock: Stopwatch  # time spent in this epoch's steps so far
 
     def to_state(self) -> dict:
         return {"order": self.order.cpu(), "step": self.step, "loss_sum": self.loss_sum.cpu(),
                 "correct": self.correct.cpu(), "lr": self.lr,
-                "train_seconds": self.train_seconds}
+                "train_seconds": self.clock.total()}
 
     @classmethod
     def from_state(cls, state: dict, device: torch.device) -> _Epoch:
         return cls(state["order"].to(device), state["step"], state["loss_sum"].to(device),
-                   state["correct"].to(device), state["lr"], state["train_seconds"])
+                   state["correct"].to(device), state["lr"],
+                   Stopwatch(device, state["train_seconds"]))
 
 
 class _Run:
@@ -262,11 +322,15 @@ class _Run:
             "wall_s": round(self.wall_s(), 2),
         })
 
+    def save_due(self) -> bool:
+        """Whether the checkpoint interval has passed or SIGTERM came."""
+        return (self.stop.requested
+                or time.perf_counter() - self.last_save >= self.settings.checkpoint_interval_s)
+
     def save_if_due_or_stopped(self) -> None:
         """Save when the checkpoint interval has passed or on SIGTERM; then stop on SIGTERM."""
         stop = self.stop
-        if (stop.requested
-                or time.perf_counter() - self.last_save >= self.settings.checkpoint_interval_s):
+        if self.save_due():
             self.save()
             self.last_save = time.perf_counter()
         if stop.requested:
@@ -388,26 +452,23 @@ def _train_epoch(run: _Run, step_model, augment, images: torch.Tensor,
         order = torch.randperm(size, generator=run.generator, device=device)
         run.current = _Epoch(order, 0, torch.zeros((), device=device),
                              torch.zeros((), device=device),
-                             run.optimizer.param_groups[0]["lr"], 0.0)
+                             run.optimizer.param_groups[0]["lr"], Stopwatch(device))
     current = run.current
     run.model.train()
+    current.clock.start()
     while current.step < run.steps_per_epoch:
-        segment_start = time.perf_counter()
         batch = current.order[current.step * batch_size:(current.step + 1) * batch_size]
-        inputs = augment(images[batch], run.generator)
-        batch_targets = targets[batch]
-        if settings.mixup_alpha > 0:
-            inputs, batch_targets = mixup(inputs, batch_targets, settings.mixup_alpha,
-                                          run.generator)
-        loss, logits = sgd_step(step_model, run.optimizer, inputs, batch_targets, device,
-                                settings.precision)
+        loss_sum, correct = train_step(step_model, run.optimizer, augment, images, targets,
+                                       batch, run.generator, settings, device)
         run.scheduler.step()
-        current.loss_sum += loss.detach() * batch.shape[0]
-        current.correct += (logits.argmax(1) == batch_targets.argmax(1)).sum()
+        current.loss_sum += loss_sum
+        current.correct += correct
         current.step += 1
-        current.train_seconds += time.perf_counter() - segment_start
-        if current.step < run.steps_per_epoch:
+        if current.step < run.steps_per_epoch and run.save_due():
+            current.clock.stop()  # the save is not training time
             run.save_if_due_or_stopped()
+            current.clock.start()
+    current.clock.stop()
     run.epoch += 1
     run.current = None
     return current
@@ -419,6 +480,7 @@ def _epoch_row(run: _Run, sums: _Epoch, size: int, test_x: torch.Tensor, test_y:
     wall_s = run.wall_s()
     train_loss = sums.loss_sum.item() / size  # waits for the epoch's last step
     train_acc = sums.correct.item() / size * 100.0
+    train_seconds = sums.clock.total()
     test_loss, test_acc = monitor_scores(run.model, test_x, test_y, run.device)
     row = {
         "epoch": run.epoch,
@@ -427,7 +489,7 @@ def _epoch_row(run: _Run, sums: _Epoch, size: int, test_x: torch.Tensor, test_y:
         "train_acc": round(train_acc, 4),
         "test_loss": round(test_loss, 6),
         "test_acc": round(test_acc, 4),
-        "images_per_s": round(size / max(sums.train_seconds, 1e-9), 1),
+        "images_per_s": round(size / max(train_seconds, 1e-9), 1),
         "wall_s": round(wall_s, 2),
     }
     elapsed = time.perf_counter() - run.run_start

@@ -1,7 +1,8 @@
 """tool throughput: training and inference images/s per network on a device.
 
-A short probe of our training step (at the plan's precision) and of inference (fp32) per
-network, optionally with several processes sharing the device and timing together (their
+A short probe of our training step as a training job runs it (RandAugment(2, 27), crop
+and flip on the device, then the SGD step at the plan's precision) and of inference (fp32)
+per network, optionally with several processes sharing the device and timing together (their
 sum is what the device sustains). ``python -m noisy estimate`` probes this way unless it
 is given rates measured elsewhere (``--rates``, written by this command's ``--out``).
 """
@@ -17,10 +18,11 @@ import torch
 import torch.nn.functional as F
 
 from noisy.files import write_text
+from noisy.method.augment import TrainAugment
 from noisy.method.device import CONV_MEMORY_FORMAT, resolve_device, set_threads
 from noisy.method.inference import predict_logits
 from noisy.method.models import NETWORK_DEPTHS, Architecture, build_model
-from noisy.method.training import sgd_step
+from noisy.method.training import CROP_PADDING, TrainSettings, train_step
 from noisy.precision import PRECISIONS, resolve_precision
 
 NUM_CLASSES = 10
@@ -73,19 +75,26 @@ def _probe_network(network: str, device: torch.device, batch_size: int,
     torch.manual_seed(0)
     model = build_model(Architecture(network=network, num_classes=NUM_CLASSES))
     model = model.to(device, memory_format=CONV_MEMORY_FORMAT)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-    inputs = torch.randn(batch_size, 3, 32, 32, device=device)
-    targets = F.one_hot(torch.arange(batch_size, device=device) % NUM_CLASSES,
-                        NUM_CLASSES).float()
+    settings = TrainSettings(budget_images=batch_size, batch_size=batch_size,
+                             precision=precision)
+    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
+                                weight_decay=settings.weight_decay)
+    augment = TrainAugment(settings.randaugment_n, settings.randaugment_m, CROP_PADDING)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(0)
     images = torch.randint(0, 256, (4 * batch_size, 3, 32, 32), dtype=torch.uint8,
                            device=device)
+    targets = F.one_hot(torch.arange(len(images), device=device) % NUM_CLASSES,
+                        NUM_CLASSES).float()
+    batch = torch.arange(batch_size, device=device)
     infer_calls = max(1, steps // 4)
 
-    def train_step() -> None:
+    def step() -> None:
         model.train()
-        sgd_step(model, optimizer, inputs, targets, device, precision)
+        train_step(model, optimizer, augment, images, targets, batch, generator, settings,
+                   device)
 
-    train_s = _timed(train_step, steps, device)
+    train_s = _timed(step, steps, device)
     infer_s = _timed(lambda: predict_logits(model, images, device), infer_calls, device)
     return steps * batch_size / train_s, infer_calls * len(images) / infer_s
 
