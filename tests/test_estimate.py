@@ -29,13 +29,13 @@ def rates_file(tmp_path):
 
 def test_the_jobs_are_snakemakes_with_their_params(tmp_path):
     jobs, config = estimate.snakemake_jobs(["results/table1.csv"], CONFIG, tmp_path)
-    rules = sorted(rule for rule, _, _ in jobs)
+    rules = sorted(job.rule for job in jobs)
     assert rules == ["evaluate"] * 4 + ["prepare_data", "split", "split", "table"] + \
         ["train"] * 4
     assert config["scale"] == "ci"
     plan = Plan(config)
-    training = [(plan.stage(wildcards["model"], Model), json.loads(params["settings"]))
-                for rule, wildcards, params in jobs if rule == "train"]
+    training = [(plan.stage(job.wildcards["model"], Model), json.loads(job.option("--settings")))
+                for job in jobs if job.rule == "train"]
     budgets = {(model.split.settings["labeled_ratio"], s["arch"]["network"]):
                s["train"]["budget_images"] for model, s in training}
     assert budgets == {(1.0, "resnet20"): 240, (1.0, "resnet26"): 240,
@@ -68,8 +68,7 @@ def test_students_count_their_budget_and_robustness_every_image(tmp_path):
               "student_defaults={chain: [resnet20, resnet26]}",
               "robustness={corruptions: [gaussian_noise, contrast], "
               "perturbations: [gaussian_noise, translate], fgsm_epsilons: [0.0, 0.1]}"]
-    jobs, resolved = estimate.snakemake_jobs(["results/table5.csv"], config, tmp_path)
-    loads = [estimate.job_load(rule, w, p, Plan(resolved)) for rule, w, p in jobs]
+    loads = estimate.job_loads(["results/table5.csv"], config, tmp_path)
     students = [load for load in loads if load.rule == "train (student)"]
     assert students and all(load.train_images == 1000 for load in students)
     assert all(load.scored_images == 50 * 50 for load in students)

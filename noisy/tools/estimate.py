@@ -1,10 +1,11 @@
 """tool estimate: before a long run, the images each job of a plan trains and scores, and
 the hours it takes.
 
-The jobs are Snakemake's own: the DAG it builds for the targets and configuration (only
-the jobs that need to run, or all with ``forceall``), each with its rule, wildcards and
-params (the settings JSON it would be started with). Image counts follow from those
-settings and CIFAR-10's sizes (50,000 train, 10,000 test images, 10 classes):
+The jobs are Snakemake's own, read from its dry run for the targets and configuration
+(:mod:`noisy.tools.dry_run`; only the jobs that need to run, or all with ``forceall``),
+each with its rule and wildcards; the wildcards name the stage folders whose settings the
+plan (:mod:`noisy.workflow`) holds. Image counts follow from those settings and CIFAR-10's
+sizes (50,000 train, 10,000 test images, 10 classes):
 
 * training: the job's budget rounded up to whole epochs where the training-set size is
   known before the run (supervised models); a student's set is only known after its
@@ -32,13 +33,15 @@ from noisy.errors import UserError
 from noisy.files import read_json
 from noisy.method.perturbations import FRAMES
 from noisy.method.training import epochs_for_budget, monitored_epochs
+from noisy.tools.dry_run import WORKFLOW_ROOT, PlannedJob, dry_run
 from noisy.tools.throughput import probe
+from noisy.workflow.config import load as load_config
 from noisy.workflow.config import per_class
 from noisy.workflow.stages import Evaluation, Model, Plan, Robustness
 
 CIFAR_TRAIN, CIFAR_TEST, NUM_CLASSES = 50_000, 10_000, 10
 CORRUPTION_SEVERITIES = 5
-WORKFLOW_ROOT = Path(__file__).resolve().parents[2]
+RATES_KEYS = ("device", "jobs", "batch_size", "train", "infer")
 
 
 @dataclass(frozen=True)
@@ -63,37 +66,20 @@ class JobLoad:
 
 
 def snakemake_jobs(targets: list[str], config_args: list[str], workdir: str | Path = ".",
-                   forceall: bool = False, configfile: str | Path | None = None
-                   ) -> tuple[list[tuple[str, dict, dict]], dict]:
-    """The jobs of Snakemake's DAG for ``targets`` as (rule, wildcards, params), and the
-    configuration it resolved: this checkout's Snakefile and config.yaml (or
-    ``configfile``), run in ``workdir``, with ``config_args`` as Snakemake's ``--config
-    key=value ...``."""
-    from snakemake.api import SnakemakeApi
-    from snakemake.cli import parse_config
-    from snakemake.settings.types import (
-        ConfigSettings,
-        DAGSettings,
-        OutputSettings,
-        Quietness,
-        ResourceSettings,
-    )
+                   forceall: bool = False) -> tuple[list[PlannedJob], dict]:
+    """The jobs of Snakemake's dry run for ``targets`` (this checkout's Snakefile and
+    config.yaml, run in ``workdir``, with ``config_args`` as Snakemake's ``--config key=value
+    ...``), and the configuration the plan reads from the same file and values."""
+    jobs = dry_run(targets, config_args, workdir, forceall=forceall)
+    return jobs, load_config(WORKFLOW_ROOT / "config.yaml", config_args)
 
-    workdir = Path(workdir).resolve()
-    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
-        workflow_api = api.workflow(
-            resource_settings=ResourceSettings(),
-            config_settings=ConfigSettings(config=parse_config(config_args),
-                                           configfiles=[Path(configfile or WORKFLOW_ROOT
-                                                             / "config.yaml")]),
-            snakefile=WORKFLOW_ROOT / "Snakefile", workdir=workdir)
-        dag_api = workflow_api.dag(DAGSettings(targets=set(targets), forceall=forceall))
-        workflow = dag_api.workflow_api._workflow
-        workflow._prepare_dag(forceall=forceall, ignore_incomplete=True, lock_warn_only=True)
-        workflow._build_dag()
-        jobs = [(job.rule.name, dict(job.wildcards), dict(job.params))
-                for job in workflow.dag.needrun_jobs()]
-        return jobs, dict(workflow.config)
+
+def job_loads(targets: list[str], config_args: list[str], workdir: str | Path = ".",
+              forceall: bool = False) -> list[JobLoad]:
+    """What each job of the plan for ``targets`` computes (:func:`job_load`)."""
+    jobs, config = snakemake_jobs(targets, config_args, workdir, forceall)
+    plan = Plan(config)
+    return [job_load(job.rule, job.wildcards, plan) for job in jobs]
 
 
 def _per_class(count: int | None, total: int) -> int:
@@ -101,7 +87,7 @@ def _per_class(count: int | None, total: int) -> int:
     return total if count is None else count * NUM_CLASSES
 
 
-def job_load(rule: str, wildcards: dict, params: dict, plan: Plan) -> JobLoad:
+def job_load(rule: str, wildcards: dict, plan: Plan) -> JobLoad:
     """The images one job trains, scores and attacks (see the module docstring).
 
     Trainings are reported as ``train (supervised)`` and ``train (student)``: one rule,
@@ -189,24 +175,22 @@ def estimate(targets: list[str], config_args: list[str], rates_path: str | None 
              device: str | None = None, forceall: bool = False, workdir: str | Path = ".",
              steps: int = 5) -> tuple[list[dict], dict]:
     """The per-rule plan of ``targets`` and the rates it used (probed unless given)."""
-    jobs, config = snakemake_jobs(targets, config_args, workdir, forceall)
-    plan = Plan(config)
-    loads = [job_load(rule, wildcards, params, plan) for rule, wildcards, params in jobs]
+    loads = job_loads(targets, config_args, workdir, forceall)
     if not loads:
         raise UserError(f"nothing to do for {' '.join(targets)} (all outputs are up to date; "
                          "use --all to count every job)")
     if rates_path:
-        rates = read_json(rates_path, ("device", "jobs", "batch_size", "train", "infer"),
+        rates = read_json(rates_path, RATES_KEYS,
                           "write it again with python -m noisy throughput --out FILE")
     else:
+        plan = Plan(load_config(WORKFLOW_ROOT / "config.yaml", config_args))
         networks = sorted({load.network for load in loads if load.network})
-        rates = probe(networks, device or config["device"], plan.preset["batch_size"],
+        rates = probe(networks, device or plan.config["device"], plan.preset["batch_size"],
                       steps=steps, precision=plan.precision)
     missing = {load.network for load in loads if load.network} - set(rates["train"])
     if missing:
         raise UserError(f"no rates for {', '.join(sorted(missing))} in {rates_path}")
     return summarise(loads, rates), rates
-
 
 
 def add_arguments(parser) -> None:

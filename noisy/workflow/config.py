@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from noisy.errors import UserError
@@ -56,6 +55,8 @@ def _coerce_scalar(text: str) -> Any:
 
 def check_schema(config: dict, schema_path: str | Path) -> None:
     """Validate against the JSON schema; raise one :class:`ConfigError` naming every bad key."""
+    import jsonschema  # only where configurations are checked: the GPU check's image lacks it
+
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = jsonschema.Draft202012Validator(schema)
     problems = []
