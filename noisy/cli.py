@@ -40,6 +40,9 @@ COMMANDS = {
     "estimate": "noisy.tools.estimate",
     "throughput": "noisy.tools.throughput",
     "benchmark": "noisy.tools.benchmark",
+    "gpu-bundle": "noisy.tools.gpu_bundle",
+    "gpu-check": "noisy.tools.gpu_check",
+    "gpu-rehearsal": "noisy.tools.gpu_rehearsal",
 }
 
 
