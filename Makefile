@@ -13,7 +13,11 @@ DEMO_CONFIG ?= scale=demo "report_tables=[table1, table2, table4, table5]" \
 	"tables={table4: [hard], table5: [hard]}"
 BIN := $(VENV)/bin
 
-.PHONY: demo small paper-teacher test test-slurm lint setup
+# The GPU check's bundle (gpu/, ignored): the data archive, the anchor's job commands as
+# Snakemake would run them, the paper's image counts, wheels for the image's Python 3.12.
+GPU_DATA ?= ../shared/data/cifar10-jpeg.tar.gz
+
+.PHONY: demo small paper-teacher test test-slurm lint setup gpu-bundle gpu-rehearsal
 
 setup: $(VENV)/.installed
 
@@ -55,6 +59,17 @@ test-slurm: $(VENV)/.installed
 	NOISY_SLURM_TESTS=1 PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q tests/slurm \
 		|| status=$$?; \
 	tests/slurm/stop.sh; exit $$status
+
+# What travels to a lent GPU beside the repository (README, "GPU"); prints its size.
+gpu-bundle: $(VENV)/.installed
+	$(BIN)/python -m noisy gpu-bundle --out gpu --data $(GPU_DATA) --device cuda \
+		--python-version 3.12
+
+# The GPU check rehearsed here as bare as the GPU machine (a copy of the repository, a fresh
+# environment with the GPU image's packages only, no network): `gpu-check --device cpu
+# --quick`, a few minutes (noisy/tools/gpu_rehearsal.py).
+gpu-rehearsal: $(VENV)/.installed
+	$(BIN)/python -m noisy gpu-rehearsal --data $(GPU_DATA)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check noisy tests

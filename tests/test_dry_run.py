@@ -52,7 +52,7 @@ localrule split:
 Shell command: python -m noisy split --data results/data/cifar10.npz --out results/splits/s/split.npz > results/splits/s/split.log 2>&1
 Job stats:
 This was a dry-run (flag -n). The order of jobs does not reflect the order of execution.
-"""
+"""  # noqa: E501 (Snakemake's lines)
 # CI scale with explicit sizes (as tests/test_estimate.py).
 CONFIG = ["scale=ci", "train_per_class=12", "test_per_class=4", "labeled_budget=96",
           "full_budget=240", "table1={networks: [resnet20, resnet26], labeled_ratios: [1.0, 0.1]}"]

@@ -55,9 +55,10 @@ ROOT_TOKEN = "@ROOT@"
 NETWORKS = ("resnet20", "resnet26", "resnet32", "resnet38")
 JOB_COUNTS = (1, 2, 4)
 # Time boxes (s) of steps a and b; d is arithmetic, c has what is left. A job's own
-# start-up (interpreter, torch, CUDA, data) is added to its predicted compute time.
+# start-up (interpreter, data; torch and CUDA for a network) is added to its predicted
+# compute time (on the 2-core CPU: prepare_data 8 s, a network job 3-5 s).
 BOXES = {"a": 120, "b": 240}
-JOB_STARTUP_S = 20
+STARTUP_S = {"job": 10, "network job": 15}
 KILL_GRACE_S = 15  # a training saves its state on SIGTERM before it exits
 RESULTS_LIMIT = 15 * 2**20  # c_results.tar.gz stays under the 16 MiB a file may have
 # Probe sizes: (training batch, timed steps) and the inference batch of step a.
@@ -248,10 +249,10 @@ def job_environment(bundle: Path) -> dict[str, str]:
     ``python`` first on PATH."""
     shim = bundle / "bin"
     shim.mkdir(exist_ok=True)
-    python = shim / "python"
-    if python.is_symlink() or python.exists():
-        python.unlink()
-    python.symlink_to(sys.executable)
+    # a script, not a link: an interpreter started through a link to a virtual
+    # environment's python would not find that environment
+    write_text(shim / "python", f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (shim / "python").chmod(0o755)
     env = dict(os.environ)
     paths = [str(ROOT), str(bundle / "site"), env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
@@ -342,9 +343,9 @@ def predicted_seconds(jobs: list[dict], rates: dict | None) -> float | None:
         return None
     total = 0.0
     for job in jobs:
-        total += JOB_STARTUP_S
-        if job.get("network"):
-            network = job["network"]
+        network = job.get("network")
+        total += STARTUP_S["network job" if network else "job"]
+        if network:
             total += ((job["train_images"] + job["attacked_images"]) / rates["train"][network]
                       + job["scored_images"] / rates["infer"][network])
     return total
