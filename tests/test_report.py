@@ -255,7 +255,7 @@ def test_a_report_counts_the_hours_of_its_own_trainings_only(tmp_path, monkeypat
 def test_the_reports_benchmarks_are_the_trainings_snakemake_runs_for_it(tmp_path):
     jobs, _ = estimate.snakemake_jobs(["results/report.md"], DEMO_CONFIG, tmp_path,
                                       forceall=True)
-    trained = {wildcards["model"] for rule, wildcards, _ in jobs if rule == "train"}
+    trained = {job.wildcards["model"] for job in jobs if job.rule == "train"}
     trainings = outputs.report_trainings(Plan(load(ROOT / "config.yaml", DEMO_CONFIG)))
     assert sorted(entry["benchmark"] for entry in trainings) == sorted(
         f"{model}/benchmark.tsv" for model in trained)

@@ -5,6 +5,7 @@ import copy
 import json
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -137,7 +138,7 @@ def test_where_prints_an_experiments_folders():
 
 def test_inserting_an_experiment_first_changes_no_job_of_the_paper(config, tmp_path):
     """Snakemake's own plan of the whole paper (dry run, paper scale): every job, its
-    wildcards and its params stay as they were."""
+    wildcards, files and command stay as they were."""
     (tmp_path / "schemas").symlink_to(ROOT / "schemas")
     changed = with_experiment(config, "hard_t0.85", {"threshold": 0.85}, 0)
     configfile = tmp_path / "config.yaml"
@@ -145,7 +146,8 @@ def test_inserting_an_experiment_first_changes_no_job_of_the_paper(config, tmp_p
     plans = [estimate.snakemake_jobs(["results/report.md"], ["scale=paper"], tmp_path / "run",
                                      forceall=True, configfile=file)[0]
              for file in (ROOT / "config.yaml", configfile)]
-    before, after = ({json.dumps(job, sort_keys=True) for job in jobs} for jobs in plans)
+    before, after = ({json.dumps(asdict(job), sort_keys=True) for job in jobs}
+                     for jobs in plans)
     assert len(before) == 482 and after == before
 
 

@@ -56,12 +56,13 @@ class PlannedJob:
 
 def snakemake_arguments(targets: list[str], config_args: list[str], workdir: str | Path,
                         profile: str | None = None, forceall: bool = False,
-                        root: Path = WORKFLOW_ROOT) -> list[str]:
+                        root: Path = WORKFLOW_ROOT,
+                        configfile: str | Path | None = None) -> list[str]:
     """Snakemake's command line (after ``snakemake``) for a dry run of ``targets`` in
-    ``workdir`` with the Snakefile and config.yaml of the checkout at ``root`` (this one),
-    and a profile's workflow config after it when a ``profile`` (a folder of profiles/) is
-    named."""
-    configfiles = [root / "config.yaml"]
+    ``workdir`` with the Snakefile and config.yaml (or ``configfile``) of the checkout at
+    ``root`` (this one), and a profile's workflow config after it when a ``profile`` (a
+    folder of profiles/) is named."""
+    configfiles = [Path(configfile or root / "config.yaml")]
     arguments = ["-n", "-p", "--nocolor", "-s", str(root / "Snakefile"), "-d", str(workdir)]
     if profile:
         arguments += ["--profile", str(root / "profiles" / profile)]
@@ -75,11 +76,14 @@ def snakemake_arguments(targets: list[str], config_args: list[str], workdir: str
 
 
 def dry_run(targets: list[str], config_args: list[str], workdir: str | Path = ".",
-            profile: str | None = None, forceall: bool = False) -> list[PlannedJob]:
+            profile: str | None = None, forceall: bool = False,
+            configfile: str | Path | None = None) -> list[PlannedJob]:
     """The jobs Snakemake would run for ``targets`` (all of them with ``forceall``), in an
     order it could run them; Snakemake is run by this interpreter (``-m snakemake``)."""
+    Path(workdir).mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "snakemake",
-               *snakemake_arguments(targets, config_args, workdir, profile, forceall)]
+               *snakemake_arguments(targets, config_args, workdir, profile, forceall,
+                                    configfile=configfile)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=workdir)
     text = done.stdout + done.stderr
     if done.returncode != 0:

@@ -66,12 +66,14 @@ class JobLoad:
 
 
 def snakemake_jobs(targets: list[str], config_args: list[str], workdir: str | Path = ".",
-                   forceall: bool = False) -> tuple[list[PlannedJob], dict]:
+                   forceall: bool = False, configfile: str | Path | None = None
+                   ) -> tuple[list[PlannedJob], dict]:
     """The jobs of Snakemake's dry run for ``targets`` (this checkout's Snakefile and
-    config.yaml, run in ``workdir``, with ``config_args`` as Snakemake's ``--config key=value
-    ...``), and the configuration the plan reads from the same file and values."""
-    jobs = dry_run(targets, config_args, workdir, forceall=forceall)
-    return jobs, load_config(WORKFLOW_ROOT / "config.yaml", config_args)
+    config.yaml, or ``configfile``, run in ``workdir``, with ``config_args`` as Snakemake's
+    ``--config key=value ...``), and the configuration the plan reads from the same file
+    and values."""
+    jobs = dry_run(targets, config_args, workdir, forceall=forceall, configfile=configfile)
+    return jobs, load_config(configfile or WORKFLOW_ROOT / "config.yaml", config_args)
 
 
 def job_loads(targets: list[str], config_args: list[str], workdir: str | Path = ".",
