@@ -15,7 +15,8 @@ BIN := $(VENV)/bin
 
 # The GPU check's bundle (gpu/, ignored): the data archive, the anchor's job commands as
 # Snakemake would run them, the paper's image counts, wheels for the image's Python 3.12.
-GPU_DATA ?= ../shared/data/cifar10-jpeg.tar.gz
+# The rehearsal uses it where it exists, a small synthetic archive elsewhere (a user's clone).
+GPU_DATA ?= $(wildcard ../shared/data/cifar10-jpeg.tar.gz)
 
 .PHONY: demo small paper-teacher test test-slurm lint setup gpu-bundle gpu-rehearsal
 
@@ -62,6 +63,7 @@ test-slurm: $(VENV)/.installed
 
 # What travels to a lent GPU beside the repository (README, "GPU"); prints its size.
 gpu-bundle: $(VENV)/.installed
+	@test -n "$(GPU_DATA)" || { echo "make gpu-bundle: name the CIFAR-10 archive, GPU_DATA=PATH"; exit 2; }
 	$(BIN)/python -m noisy gpu-bundle --out gpu --data $(GPU_DATA) --device cuda \
 		--python-version 3.12
 
@@ -69,7 +71,7 @@ gpu-bundle: $(VENV)/.installed
 # environment with the GPU image's packages only, no network): `gpu-check --device cpu
 # --quick`, a few minutes (noisy/tools/gpu_rehearsal.py).
 gpu-rehearsal: $(VENV)/.installed
-	$(BIN)/python -m noisy gpu-rehearsal --data $(GPU_DATA)
+	$(BIN)/python -m noisy gpu-rehearsal $(if $(GPU_DATA),--data $(GPU_DATA))
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check noisy tests

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from noisy.errors import UserError
-from noisy.reporting.report import compute_summary
+from noisy.reporting.compute import compute_summary
 from noisy.tools import gpu_bundle, gpu_check
 from noisy.tools.estimate import JobLoad, format_plan, summarise
 
@@ -64,7 +64,7 @@ def test_the_anchor_runs_its_jobs_in_order_as_snakemake_would(tmp_path):
     assert jobs[1]["predicted_s"] == gpu_check.STARTUP_S["network job"] + 1 + 1
     assert check.failed == []
     # the benchmark file Snakemake would have written, as the report reads it
-    summary = compute_summary([{"path": repo / "results/a/benchmark.tsv",
+    summary = compute_summary([{"benchmark": repo / "results/a/benchmark.tsv",
                                 "role": "supervised"}])
     assert 0 < summary["supervised"]["wall_hours"] < 0.01
     with tarfile.open(tmp_path / "out/c_results.tar.gz") as tar:
@@ -193,3 +193,15 @@ def test_the_bundle_carries_the_anchors_commands_as_snakemake_prints_them(tmp_pa
     assert {row["rule"] for row in loads} >= {"train (student)", "evaluate_robustness"}
     assert (bundle / "cifar10-jpeg.tar.gz").read_bytes() == archive.read_bytes()
     assert "of the 64 MiB that travel" in gpu_bundle.size_report(bundle)
+
+
+def test_the_rehearsals_synthetic_archive_is_a_data_source_the_workflow_prepares(tmp_path):
+    from noisy.method.data import read_source
+    from noisy.tools.gpu_rehearsal import CLASSES, synthetic_archive
+
+    archive = synthetic_archive(tmp_path / "synthetic.tar.gz", per_class=3)
+    dataset, _ = read_source(str(archive), str(tmp_path / "download"))
+    assert dataset.classes == CLASSES
+    assert dataset.train_images.shape == dataset.test_images.shape == (30, 32, 32, 3)
+    assert sorted(dataset.train_labels.tolist()) == [label for label in range(10)
+                                                     for _ in range(3)]

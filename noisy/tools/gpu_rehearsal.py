@@ -39,7 +39,9 @@ CHECK_LIMIT_S = 600  # the check's own budget is 540 s
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--data", required=True, help="the CIFAR-10 JPEG archive")
+    parser.add_argument("--data", default=None,
+                        help="the CIFAR-10 JPEG archive (default: a small synthetic one in the "
+                        "CIFAR-10 layout, where a clone has no copy of the data)")
     parser.add_argument("--python", default=sys.executable,
                         help="the interpreter of the fresh environment (default: this one)")
     parser.add_argument("--work", default=None, help="folder to rehearse in (default: a new "
@@ -49,7 +51,12 @@ def add_arguments(parser) -> None:
 def run(args) -> None:
     work = Path(args.work or tempfile.mkdtemp(prefix="gpu-rehearsal-"))
     start = time.monotonic()
-    rehearse(work, Path(args.data).resolve(), args.python)
+    if args.data is None:
+        data = synthetic_archive(work / "synthetic-cifar10.tar.gz")
+        print(f"no --data: rehearsing on {data}, random images in the CIFAR-10 layout")
+    else:
+        data = Path(args.data).resolve()
+    rehearse(work, data, args.python)
     print(f"gpu-rehearsal passed in {time.monotonic() - start:.0f} s")
     if args.work is None:
         shutil.rmtree(work)
@@ -64,6 +71,38 @@ def rehearse(work: Path, data: Path, python: str) -> None:
     timed("gpu-check", lambda: run_check(repo, env, out))
     verify_output(out)
     timed("snakemake -n in the copy", lambda: snakemake_finds_it_done(repo))
+
+
+# The CIFAR-10 class names; the synthetic archive has 20 train and 20 test images per
+# class, what the ci scale uses (train_per_class, test_per_class).
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+           "truck")
+
+
+def synthetic_archive(path: Path, per_class: int = 20) -> Path:
+    """A tar.gz of random 32x32 JPEG images laid out as the CIFAR-10 copy is
+    (``cifar10-jpeg/{train,test}/<class>/NNNN.jpg``), for a rehearsal without the data."""
+    import io
+    import tarfile
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as archive:
+        for split in ("train", "test"):
+            for label, name in enumerate(CLASSES):
+                for index in range(per_class):
+                    # a class-dependent mean colour, so the classes can be told apart
+                    pixels = rng.normal(25 * label + 8, 40, (32, 32, 3)).clip(0, 255)
+                    buffer = io.BytesIO()
+                    Image.fromarray(pixels.astype(np.uint8)).save(buffer, format="JPEG")
+                    member = tarfile.TarInfo(f"cifar10-jpeg/{split}/{name}/{index:04d}.jpg")
+                    member.size = buffer.tell()
+                    buffer.seek(0)
+                    archive.addfile(member, buffer)
+    return path
 
 
 def timed(what: str, call) -> None:
