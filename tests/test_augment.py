@@ -359,3 +359,15 @@ def test_constants_are_made_once_per_device() -> None:
     first = augment._constant(MEAN, torch.float32, torch.device("cpu"))
     assert augment._constant(MEAN, torch.float32, torch.device("cpu")) is first
     assert torch.equal(first, torch.tensor(MEAN))
+
+
+def test_a_constant_first_made_in_inference_mode_still_serves_a_gradient():
+    from noisy.method import augment
+
+    augment._constant.cache_clear()
+    images = torch.rand(2, 3, 4, 4)
+    with torch.inference_mode():
+        augment.standardize(images)
+    images.requires_grad_(True)
+    augment.standardize(images).sum().backward()
+    assert images.grad is not None

@@ -69,9 +69,12 @@ def _constant(values: tuple, dtype: torch.dtype, device: torch.device) -> torch.
     """A small constant tensor on ``device``, made once per device and never written to.
 
     Made on every step, each would be a copy from pageable host memory, which makes the
-    host wait for the GPU: the batched path would no longer queue asynchronously.
+    host wait for the GPU: the batched path would no longer queue asynchronously. Made
+    outside inference mode even when first asked for inside it (an inference tensor could
+    not be used where autograd records, as FGSM's gradient does).
     """
-    return torch.tensor(values, dtype=dtype, device=device)
+    with torch.inference_mode(False):
+        return torch.tensor(values, dtype=dtype, device=device)
 
 
 def op_value(name: str, m: float) -> float:
