@@ -64,15 +64,16 @@ test-slurm: $(VENV)/.installed
 # What travels to a lent GPU beside the repository (README, "GPU"); prints its size.
 gpu-bundle: $(VENV)/.installed
 	@test -n "$(GPU_DATA)" || { echo "make gpu-bundle: name the CIFAR-10 archive, GPU_DATA=PATH"; exit 2; }
-	$(BIN)/python -m noisy gpu-bundle --out gpu --data $(GPU_DATA) --device cuda \
+	$(BIN)/python -m devtools gpu-bundle --out gpu --data $(GPU_DATA) --device cuda \
 		--python-version 3.12
 
 # The GPU check rehearsed here as bare as the GPU machine (a copy of the repository, a fresh
 # environment with the GPU image's packages only, no network): `gpu-check --device cpu
-# --quick`, a few minutes (noisy/tools/gpu_rehearsal.py).
+# --quick`, a few minutes (devtools/gpu_rehearsal.py). Needs no git: a copy without .git
+# (a downloaded archive) travels the files its .gitignore does not ignore.
 gpu-rehearsal: $(VENV)/.installed
-	$(BIN)/python -m noisy gpu-rehearsal $(if $(GPU_DATA),--data $(GPU_DATA))
+	$(BIN)/python -m devtools gpu-rehearsal $(if $(GPU_DATA),--data $(GPU_DATA))
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check noisy tests
+	$(BIN)/ruff check noisy devtools tests
 	$(BIN)/snakemake --lint

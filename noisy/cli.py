@@ -3,7 +3,8 @@
 Every Snakemake rule runs one job, a module of :mod:`noisy.jobs` named like the rule; the
 tools of :mod:`noisy.tools` are run by hand. Each module declares its arguments
 (``add_arguments``) and runs (``run``); this module only assembles them into sub-commands,
-importing the module of the command asked for and no other. A
+importing the module of the command asked for and no other (the developers' tools of the
+repository's ``devtools/`` are assembled the same way, ``python -m devtools``). A
 :class:`noisy.errors.UserError` (a problem the user can fix) ends as one logged line and
 exit status 1; any other exception is a bug and keeps its traceback.
 """
@@ -39,20 +40,19 @@ COMMANDS = {
     "where": "noisy.tools.where",
     "estimate": "noisy.tools.estimate",
     "throughput": "noisy.tools.throughput",
-    "benchmark": "noisy.tools.benchmark",
-    "gpu-bundle": "noisy.tools.gpu_bundle",
-    "gpu-check": "noisy.tools.gpu_check",
-    "gpu-rehearsal": "noisy.tools.gpu_rehearsal",
 }
 
 
-def build_parser(commands: list[str] | None = None) -> argparse.ArgumentParser:
-    """The argument parser with a sub-command for each of ``commands`` (default: all)."""
-    parser = argparse.ArgumentParser(prog="python -m noisy", description=__doc__,
+def build_parser(commands: list[str] | None = None, registry: dict[str, str] = COMMANDS,
+                 prog: str = "python -m noisy", description: str = __doc__
+                 ) -> argparse.ArgumentParser:
+    """The argument parser with a sub-command for each of ``commands`` (default: all) of
+    ``registry`` (sub-command → module)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in commands or COMMANDS:
-        module = importlib.import_module(COMMANDS[name])
+    for name in commands or registry:
+        module = importlib.import_module(registry[name])
         sub = subparsers.add_parser(name, help=module.__doc__.splitlines()[0],
                                     description=module.__doc__,
                                     formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -61,15 +61,17 @@ def build_parser(commands: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; a user error is printed as one line and exit status 1."""
+def main(argv: list[str] | None = None, registry: dict[str, str] = COMMANDS,
+         prog: str = "python -m noisy", description: str = __doc__) -> int:
+    """Run one command of ``registry``; a user error is printed as one line and exit
+    status 1."""
     from noisy.errors import UserError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         stream=sys.stderr)
     argv = sys.argv[1:] if argv is None else argv
-    asked = [argv[0]] if argv and argv[0] in COMMANDS else None  # else help or a usage error
-    args = build_parser(asked).parse_args(argv)
+    asked = [argv[0]] if argv and argv[0] in registry else None  # else help or a usage error
+    args = build_parser(asked, registry, prog, description).parse_args(argv)
     try:
         args.run(args)
     except UserError as error:

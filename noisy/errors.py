@@ -10,7 +10,7 @@ as a CUDA error) and keeps its traceback. What is a user error:
   :class:`noisy.files.MissingFileError`);
 * a training job already running elsewhere (:class:`noisy.method.resume.JobLockedError`) or
   stopped by a signal after saving its state
-  (:class:`noisy.method.training.TrainingInterrupted`);
+  (:class:`noisy.method.resume.TrainingInterrupted`);
 * a setting a job received that is not valid (:class:`SettingsError`), and anything else the
   user can act on that the message explains (a device without CUDA, a class left without
   images, a missing optional package).

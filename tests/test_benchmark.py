@@ -7,8 +7,8 @@ import re
 import torch
 import torch.nn.functional as F
 
-from noisy import cli
-from noisy.tools import benchmark
+import devtools
+from devtools import benchmark
 
 
 def test_paper_and_our_step_compute_the_same_update():
@@ -34,8 +34,8 @@ def _flat_weights(model: torch.nn.Module) -> torch.Tensor:
 
 
 def test_benchmark_command_ends_with_the_speedup_line(capsys):
-    assert cli.main(["benchmark", "--networks", "resnet20", "--batches", "1", "--repeats", "1",
-                     "--workers", "1", "--device", "cpu"]) == 0
+    assert devtools.main(["benchmark", "--networks", "resnet20", "--batches", "1",
+                          "--repeats", "1", "--workers", "1", "--device", "cpu"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"augment_speedup=\d+\.\d\d step_speedup=\d+\.\d\d "
                         r"bf16_step_speedup=\d+\.\d\d", lines[-1])
@@ -44,9 +44,9 @@ def test_benchmark_command_ends_with_the_speedup_line(capsys):
 
 
 def test_overhead_of_saving_and_monitoring_falls_with_the_new_cadence(capsys):
-    assert cli.main(["benchmark", "--networks", "resnet20", "--batches", "1", "--repeats", "1",
-                     "--workers", "1", "--device", "cpu", "--overhead", "--epoch-images", "64",
-                     "--monitor-images", "128"]) == 0
+    assert devtools.main(["benchmark", "--networks", "resnet20", "--batches", "1",
+                          "--repeats", "1", "--workers", "1", "--device", "cpu", "--overhead",
+                          "--epoch-images", "64", "--monitor-images", "128"]) == 0
     out = capsys.readouterr().out
     before = re.search(r"before \(save \+ monitor every epoch\)\s+([\d.]+)%", out)
     after = re.search(r"after  \(save every 60 s, monitor 50/1000 epochs\)\s+([\d.]+)%", out)

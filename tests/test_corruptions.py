@@ -9,8 +9,7 @@ from conftest import REAL_CIFAR10
 from PIL import Image
 
 from noisy import cli
-from noisy.errors import UserError
-from noisy.method.corruptions import (
+from noisy.corruption.corruptions import (
     BENCHMARK_CORRUPTIONS,
     CORRUPTIONS,
     SEVERITIES,
@@ -20,9 +19,8 @@ from noisy.method.corruptions import (
     frost_textures,
     write_corruption,
 )
-from noisy.method.data import load
-from noisy.method.image_filters import hsv_to_rgb, motion_blur, rgb_to_hsv
-from noisy.method.perturbations import (
+from noisy.corruption.image_filters import hsv_to_rgb, motion_blur, rgb_to_hsv
+from noisy.corruption.perturbations import (
     FRAMES,
     PERTURBATIONS,
     STARTS_CLEAN,
@@ -30,6 +28,8 @@ from noisy.method.perturbations import (
     tilt_matrix,
     write_perturbation,
 )
+from noisy.errors import UserError
+from noisy.method.data import load
 from noisy.method.robustness import robustness_subset
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

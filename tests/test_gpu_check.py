@@ -1,12 +1,14 @@
-"""The GPU check (noisy.tools.gpu_check) and its bundle (noisy.tools.gpu_bundle): jobs run
+"""The GPU check (devtools.gpu_check) and its bundle (devtools.gpu_bundle): jobs run
 as Snakemake would run them, each with a deadline; the anchor skipped with its reason when
-the rates say it cannot finish; the estimate from rates; what the check writes. The whole
-check runs, bare, in `make gpu-rehearsal` (noisy.tools.gpu_rehearsal)."""
+the rates say it cannot finish; the estimate from rates; what the check writes; the files
+that travel, with or without git. The whole check runs, bare, in `make gpu-rehearsal`
+(devtools.gpu_rehearsal)."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -15,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools import gpu_bundle, gpu_check
+from devtools.travelling import travelling_files, unignored_files
 from noisy.errors import UserError
 from noisy.reporting.compute import compute_summary
-from noisy.tools import gpu_bundle, gpu_check
 from noisy.tools.estimate import JobLoad, format_plan, summarise
 
 RATES = {"device": "test", "jobs": 1, "batch_size": 512, "precision": "bf16",
@@ -196,8 +199,8 @@ def test_the_bundle_carries_the_anchors_commands_as_snakemake_prints_them(tmp_pa
 
 
 def test_the_rehearsals_synthetic_archive_is_a_data_source_the_workflow_prepares(tmp_path):
+    from devtools.gpu_rehearsal import CLASSES, synthetic_archive
     from noisy.method.data import read_source
-    from noisy.tools.gpu_rehearsal import CLASSES, synthetic_archive
 
     archive = synthetic_archive(tmp_path / "synthetic.tar.gz", per_class=3)
     dataset, _ = read_source(str(archive), str(tmp_path / "download"))
@@ -205,3 +208,46 @@ def test_the_rehearsals_synthetic_archive_is_a_data_source_the_workflow_prepares
     assert dataset.train_images.shape == dataset.test_images.shape == (30, 32, 32, 3)
     assert sorted(dataset.train_labels.tolist()) == [label for label in range(10)
                                                      for _ in range(3)]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+GIT = shutil.which("git")
+
+
+def _tree(root: Path) -> None:
+    """A small repository-like tree: ignored folders and files, a re-included file, a
+    nested .gitignore, files in the ignore patterns' near misses."""
+    files = {".gitignore": (ROOT / ".gitignore").read_text() + "*.log\n/only_top.txt\n",
+             "Makefile": "", "noisy/__init__.py": "", "noisy/__pycache__/x.pyc": "",
+             "noisy/gpu/kept.py": "", "gpu/jobs.json": "", "results/README.md": "",
+             "results/models/model.pt": "", ".venv/bin/python": "", "a.log": "",
+             "docs/b.log": "", "only_top.txt": "", "docs/only_top.txt": "",
+             "noisy.egg-info/PKG-INFO": "", "docs/.gitignore": "draft*\n!draft_kept.md\n",
+             "docs/draft.md": "", "docs/draft_kept.md": "", "docs/notes.md": ""}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+@pytest.mark.skipif(GIT is None, reason="no git here")
+def test_a_copy_without_git_travels_the_same_files_as_the_git_checkout(tmp_path):
+    checkout = tmp_path / "checkout"
+    _tree(checkout)
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    subprocess.run(["git", "-C", str(checkout), "add", "-A"], check=True)
+    (checkout / "untracked.md").write_text("")  # travels too: git does not ignore it
+    listed = travelling_files(checkout)
+    assert "untracked.md" in listed and "docs/draft_kept.md" in listed
+    assert "noisy/gpu/kept.py" in listed and "results/README.md" in listed
+    assert not any(name.startswith((".git/", ".venv/", "gpu/", "results/models/"))
+                   or name.endswith((".log", ".pyc")) for name in listed)
+    archive = tmp_path / "archive"  # as downloaded: no .git
+    shutil.copytree(checkout, archive, ignore=shutil.ignore_patterns(".git"))
+    assert travelling_files(archive) == unignored_files(checkout) == listed
+
+
+@pytest.mark.skipif(GIT is None or not (ROOT / ".git").exists(), reason="no git checkout")
+def test_no_tracked_file_is_ignored_so_a_copy_without_git_travels_them_all():
+    done = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--cached", "--ignored",
+                           "--exclude-standard"], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == []

@@ -22,11 +22,11 @@ from noisy.method.metrics import (
     is_noise_perturbation,
     mean_flip_rate,
     paper_calibration_error,
-    plot_confusion_matrix,
     relative_corruption_error,
     summarise_corruptions,
     topk_accuracy,
 )
+from noisy.reporting.figures import plot_confusion_matrix
 
 NUM_CLASSES = 10
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import noisy.method.resume as resume
 import noisy.method.training as training
 from noisy import cli
 from noisy.errors import SettingsError, UserError
@@ -18,11 +19,11 @@ from noisy.method.balancing import balance
 from noisy.method.data import load
 from noisy.method.device import HostSyncError, no_host_sync, use_device
 from noisy.method.models import Architecture, build_model, load_checkpoint, load_model
+from noisy.method.progress import Stopwatch
 from noisy.method.pseudo_labels import select
 from noisy.method.resume import JobLockedError, exclusive_lock
 from noisy.method.split import make_split, save_split
 from noisy.method.training import (
-    Stopwatch,
     TrainSettings,
     epochs_for_budget,
     lr_milestone_steps,
@@ -153,7 +154,7 @@ def test_a_training_settings_precision_is_resolved_before_it_reaches_the_job():
 def test_interrupted_training_resumes_to_identical_weights(tmp_path, monkeypatch, precision):
     reference, _ = run_training(tmp_path, "reference", mixup_alpha=1.0, precision=precision)
     saved = []
-    real_save_state = training.save_state
+    real_save_state = resume.save_state
 
     def save_then_crash(path, state):
         real_save_state(path, state)
@@ -161,12 +162,12 @@ def test_interrupted_training_resumes_to_identical_weights(tmp_path, monkeypatch
         if state["epoch"] == 2:
             raise KeyboardInterrupt  # like Ctrl-C right after epoch 2 was saved
 
-    monkeypatch.setattr(training, "save_state", save_then_crash)
+    monkeypatch.setattr(resume, "save_state", save_then_crash)
     with pytest.raises(KeyboardInterrupt):
         run_training(tmp_path, "resumed", mixup_alpha=1.0, precision=precision)
     assert (tmp_path / "resumed" / "state.pt").exists()
     assert not (tmp_path / "resumed" / "model.pt").exists()
-    monkeypatch.setattr(training, "save_state", real_save_state)
+    monkeypatch.setattr(resume, "save_state", real_save_state)
     _, summary = run_training(tmp_path, "resumed", mixup_alpha=1.0, precision=precision)
     assert summary["epochs"] == 4
     for key, value in weights(reference / "model.pt").items():
@@ -176,16 +177,16 @@ def test_interrupted_training_resumes_to_identical_weights(tmp_path, monkeypatch
 
 
 def test_a_changed_budget_never_resumes_a_stale_state(tmp_path, monkeypatch):
-    original = training.save_state
+    original = resume.save_state
 
     def crash_after_first_epoch(path, state):
         original(path, state)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training, "save_state", crash_after_first_epoch)
+    monkeypatch.setattr(resume, "save_state", crash_after_first_epoch)
     with pytest.raises(KeyboardInterrupt):
         run_training(tmp_path, "run")
-    monkeypatch.setattr(training, "save_state", original)
+    monkeypatch.setattr(resume, "save_state", original)
     _, summary = run_training(tmp_path, "run", budget_images=48 * 2)
     assert summary["epochs"] == 2
     history = (tmp_path / "run" / "history.csv").read_text().splitlines()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from noisy.corruption.corruptions import corruption_grid
 from noisy.jobs import add_data, add_out, add_settings
-from noisy.method.corruptions import corruption_grid
 from noisy.method.data import load
 from noisy.method.robustness import robustness_images
 

@@ -9,8 +9,8 @@ from noisy.jobs import add_data, add_device, add_out, add_settings
 from noisy.method.data import load
 from noisy.method.device import use_device
 from noisy.method.evaluation import evaluate_clean
-from noisy.method.metrics import plot_confusion_matrix
 from noisy.method.models import load_checkpoint
+from noisy.reporting.figures import plot_confusion_matrix
 
 
 def add_arguments(parser) -> None:

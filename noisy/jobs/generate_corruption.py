@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from noisy.corruption.corruptions import write_corruption
 from noisy.jobs import add_generated_set
-from noisy.method.corruptions import write_corruption
 from noisy.method.data import load
 from noisy.method.robustness import robustness_images
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from noisy.corruption.perturbations import write_perturbation
 from noisy.jobs import add_generated_set
 from noisy.method.data import load
-from noisy.method.perturbations import write_perturbation
 from noisy.method.robustness import robustness_images
 
 

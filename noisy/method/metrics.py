@@ -1,7 +1,9 @@
 """Evaluation metrics: accuracy, confusion matrix, calibration, CIFAR-10-C/-P scores.
 
-All functions are pure numpy. Conventions (docs/robustness_generation.md; Hendrycks &
-Dietterich, ICLR 2019, for the corruption and flip scores):
+All functions are pure numpy (the confusion matrix is drawn by reporting:
+:func:`noisy.reporting.figures.plot_confusion_matrix`). Conventions
+(docs/robustness_generation.md; Hendrycks & Dietterich, ICLR 2019, for the corruption and
+flip scores):
 
 * accuracies and errors are percentages; calibration errors are fractions in [0, 1];
 * :func:`expected_calibration_error` is the standard top-label ECE of Guo et al. (2017),
@@ -13,14 +15,11 @@ Dietterich, ICLR 2019, for the corruption and flip scores):
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from noisy.files import atomic_path
-from noisy.method.corruptions import BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS
+from noisy.corruption.corruptions import BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS
 
 __all__ = [
     "BENCHMARK_CORRUPTIONS",
@@ -32,7 +31,6 @@ __all__ = [
     "is_noise_perturbation",
     "mean_flip_rate",
     "paper_calibration_error",
-    "plot_confusion_matrix",
     "relative_corruption_error",
     "summarise_corruptions",
     "topk_accuracy",
@@ -83,33 +81,6 @@ def confusion_matrix(predictions: np.ndarray, labels: np.ndarray, num_classes: i
             raise ValueError(f"{name} must lie in [0, {num_classes})")
     counts = np.bincount(labels * num_classes + predictions, minlength=num_classes**2)
     return counts.reshape(num_classes, num_classes).astype(np.int64)
-
-
-def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str],
-                          path: str | os.PathLike, title: str | None = None) -> None:
-    """Write the confusion matrix as an annotated heat map (PNG) to ``path`` atomically."""
-    matrix = np.asarray(matrix)
-    size = len(class_names)
-    if matrix.shape != (size, size):
-        raise ValueError(f"matrix {matrix.shape} does not match {size} class names")
-    figure = Figure(figsize=(1.0 + 0.6 * size, 0.8 + 0.6 * size), layout="constrained")
-    axes = figure.add_subplot()
-    image = axes.imshow(matrix, cmap="Blues")
-    figure.colorbar(image, ax=axes, shrink=0.8)
-    threshold = matrix.max() / 2 if matrix.size else 0
-    for row in range(size):
-        for column in range(size):
-            value = matrix[row, column]
-            axes.text(column, row, f"{value:g}", ha="center", va="center", fontsize=7,
-                      color="white" if value > threshold else "black")
-    axes.set_xticks(range(size), class_names, rotation=45, ha="right")
-    axes.set_yticks(range(size), class_names)
-    axes.set_xlabel("predicted class")
-    axes.set_ylabel("true class")
-    if title:
-        axes.set_title(title)
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=120)
 
 
 # --------------------------------------------------------------- calibration

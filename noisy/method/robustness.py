@@ -1,7 +1,7 @@
 """Robustness test sets: CIFAR-10-C / CIFAR-10-P generated here, or the official files.
 
-Generated files (:func:`noisy.method.corruptions.write_corruption`,
-:func:`noisy.method.perturbations.write_perturbation`) follow the official layout for the
+Generated files (:func:`noisy.corruption.corruptions.write_corruption`,
+:func:`noisy.corruption.perturbations.write_perturbation`) follow the official layout for the
 evaluated test subset: ``<corruption>.npy`` is (5 n, 32, 32, 3) severity-major,
 ``<perturbation>.npy`` is (n, frames, 32, 32, 3), where the n images are
 :func:`robustness_subset` of the test set. Official files hold all 10,000 test images;

@@ -5,12 +5,12 @@ SGD with momentum and weight decay, multi-step learning-rate decay at fixed frac
 of the training steps, RandAugment + crop + flip (optionally mixup) applied batched on the
 training device. The model kept is the one after the final epoch.
 
-The complete state (model, optimizer, scheduler, RNG states, the epoch's permutation and
-running sums, history) is saved atomically to a side file at a step boundary every
-``checkpoint_interval_s`` seconds, on SIGTERM (then the job exits with an error) and at
-the end, so a killed job resumes at its last saved step and ends with the same weights
-as an uninterrupted run (on CPU). The final state is kept, marked finished: rerunning a
-finished job rewrites its model and history from it without training.
+:func:`train` reads top to bottom: the job's state is resumed or started, the epochs run
+(:func:`_train_epochs`, each by :func:`_train_one_epoch`), the monitored epochs are scored
+and logged as history rows, the model and history are written. Its complete state is saved
+between steps by :class:`noisy.method.resume.TrainingRun`, so a killed job resumes at its
+last saved step and ends with the same weights as an uninterrupted run (on CPU); a finished
+job's state is kept, and a rerun rewrites the model and history from it without training.
 
 The monitor set is scored on ``monitor_epochs`` evenly spaced epochs, always including
 the last; the history has one row per monitored epoch.
@@ -43,11 +43,12 @@ from noisy.method.models import Architecture, build_model, count_parameters, sav
 from noisy.method.pil_augment import PILBatchAugment
 from noisy.method.progress import format_duration
 from noisy.method.resume import (
+    EpochPosition,
     StopRequest,
+    TrainingRun,
     exclusive_lock,
     fingerprint,
     load_state,
-    save_state,
     stop_on_sigterm,
 )
 from noisy.precision import training_definition
@@ -160,7 +161,7 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, augment
     """One step of a training job: the input noise of the images ``batch`` indexes (mixup
     too when asked), then :func:`sgd_step`. Returns the batch's summed loss and its count of
     correct predictions, still on the device: on a GPU the step never waits for it
-    (``python -m noisy gpu-check`` runs it under
+    (``python -m devtools gpu-check`` runs it under
     :func:`noisy.method.device.no_host_sync`)."""
     inputs = augment(images[batch], generator)
     batch_targets = targets[batch]
@@ -169,177 +170,6 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, augment
     loss, logits = sgd_step(model, optimizer, inputs, batch_targets, device, settings.precision)
     correct = (logits.argmax(1) == batch_targets.argmax(1)).sum()
     return loss.detach() * batch.shape[0], correct
-
-
-class Stopwatch:
-    """Seconds spent in stretches of training steps, measured where the steps run.
-
-    On a GPU the steps run asynchronously: the host's clock would stop long before the GPU
-    has finished. There each stretch is timed by CUDA events recorded in the stream, read
-    only when the total is asked for (which waits for the last one; callers ask where they
-    wait anyway: saving the state, scoring a monitored epoch). On the CPU: the host's clock.
-    """
-
-    def __init__(self, device: torch.device, seconds: float = 0.0):
-        self.cuda = device.type == "cuda"
-        self.seconds = seconds
-        self.stretches: list[tuple] = []
-        self.begin = None
-
-    def _mark(self):
-        if not self.cuda:
-            return time.perf_counter()
-        event = torch.cuda.Event(enable_timing=True)
-        event.record()
-        return event
-
-    def start(self) -> None:
-        self.begin = self._mark()
-
-    def stop(self) -> None:
-        self.stretches.append((self.begin, self._mark()))
-        self.begin = None
-
-    def total(self) -> float:
-        """Seconds of the stopped stretches (on CUDA, waits until the last one has run)."""
-        for begin, end in self.stretches:
-            if self.cuda:
-                end.synchronize()
-                self.seconds += begin.elapsed_time(end) / 1000
-            else:
-                self.seconds += end - begin
-        self.stretches = []
-        return self.seconds
-
-
-def _history_csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def _rng_states(device: torch.device, augment_generator: torch.Generator) -> dict:
-    states = {"cpu": torch.get_rng_state(), "augment": augment_generator.get_state()}
-    if device.type == "cuda":
-        states["cuda"] = torch.cuda.get_rng_state(device)
-    return states
-
-
-def _restore_rng_states(states: dict, device: torch.device,
-                        augment_generator: torch.Generator) -> None:
-    torch.set_rng_state(states["cpu"])
-    augment_generator.set_state(states["augment"])
-    if device.type == "cuda" and "cuda" in states:
-        torch.cuda.set_rng_state(states["cuda"], device)
-
-
-def monitor_indices(test_size: int, monitor_size: int, seed: int = 0) -> np.ndarray:
-    """A fixed, seeded subset of the test set scored on the monitored epochs (monitoring
-    only, never used to choose the model)."""
-    order = np.random.default_rng(seed).permutation(test_size)
-    return np.sort(order[:monitor_size])
-
-
-def monitor_scores(model, images: torch.Tensor, labels: torch.Tensor,
-                   device: torch.device) -> tuple[float, float]:
-    """Cross-entropy and top-1 accuracy (%) of ``model`` on the monitor images."""
-    logits = predict_logits(model, images, device)
-    loss = F.cross_entropy(logits, labels).item()
-    accuracy = (logits.argmax(1) == labels).float().mean().item() * 100.0
-    return loss, accuracy
-
-
-class TrainingInterrupted(UserError):
-    """Training stopped on a termination signal after saving its state (a user error in
-    that the message is the whole story: rerun the job to resume; no traceback)."""
-
-
-@dataclass
-class _Epoch:
-    """Where training is inside the current epoch (saved in mid-epoch states)."""
-
-    order: torch.Tensor  # this epoch's permutation of the training set
-    step: int  # next step of the epoch
-    loss_sum: torch.Tensor
-    correct: torch.Tensor
-    lr: float  # learning rate at the start of the epoch (the history's value)
-    clock: Stopwatch  # time spent in this epoch's steps so far
-
-    def to_state(self) -> dict:
-        return {"order": self.order.cpu(), "step": self.step, "loss_sum": self.loss_sum.cpu(),
-                "correct": self.correct.cpu(), "lr": self.lr,
-                "train_seconds": self.clock.total()}
-
-    @classmethod
-    def from_state(cls, state: dict, device: torch.device) -> _Epoch:
-        return cls(state["order"].to(device), state["step"], state["loss_sum"].to(device),
-                   state["correct"].to(device), state["lr"],
-                   Stopwatch(device, state["train_seconds"]))
-
-
-class _Run:
-    """A training job in progress: model, optimiser, schedule, augmentation RNG, where it is
-    (epochs done, the epoch under way) and its history; saves all of it as its state."""
-
-    def __init__(self, model, settings: TrainSettings, device: torch.device, epochs: int,
-                 steps_per_epoch: int, state_path, job_fingerprint: str, stop: StopRequest):
-        self.model, self.settings, self.device = model, settings, device
-        self.epochs, self.steps_per_epoch = epochs, steps_per_epoch
-        self.state_path, self.fingerprint, self.stop = state_path, job_fingerprint, stop
-        self.optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr,
-                                         momentum=settings.momentum,
-                                         weight_decay=settings.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            self.optimizer, lr_milestone_steps(epochs * steps_per_epoch, settings.lr_milestones),
-            settings.lr_gamma)
-        self.generator = torch.Generator(device=device)
-        self.generator.manual_seed(settings.seed)
-        self.history: list[dict] = []
-        self.epoch = 0  # epochs finished
-        self.current: _Epoch | None = None  # the epoch under way, if any
-        self.wall_before = 0.0  # wall time of the earlier attempts
-        self.start_clock()
-
-    def start_clock(self) -> None:
-        """Count wall time and the checkpoint interval from now."""
-        self.run_start = self.last_save = time.perf_counter()
-
-    def wall_s(self) -> float:
-        return self.wall_before + time.perf_counter() - self.run_start
-
-    def save(self, finished: bool = False) -> None:
-        """Save the whole run as its state: tensors and plain values only (the scheduler's
-        milestones are a ``collections.Counter``, which ``weights_only`` loading allows), so
-        :func:`noisy.method.resume.load_state` reads it without unpickling code."""
-        save_state(self.state_path, {
-            "fingerprint": self.fingerprint, "epoch": self.epoch, "finished": finished,
-            "current": self.current.to_state() if self.current is not None else None,
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "rng": _rng_states(self.device, self.generator), "history": self.history,
-            "wall_s": round(self.wall_s(), 2),
-        })
-
-    def save_due(self) -> bool:
-        """Whether the checkpoint interval has passed or SIGTERM came."""
-        return (self.stop.requested
-                or time.perf_counter() - self.last_save >= self.settings.checkpoint_interval_s)
-
-    def save_if_due_or_stopped(self) -> None:
-        """Save when the checkpoint interval has passed or on SIGTERM; then stop on SIGTERM."""
-        stop = self.stop
-        if self.save_due():
-            self.save()
-            self.last_save = time.perf_counter()
-        if stop.requested:
-            where = (f"epoch {self.epoch + 1}, step {self.current.step}/{self.steps_per_epoch}"
-                     if self.current is not None else f"the end of epoch {self.epoch}")
-            log.warning("signal %d: saved the training state at %s to %s; rerun to resume",
-                        stop.signal, where, self.state_path)
-            raise TrainingInterrupted(f"stopped by signal {stop.signal} at {where}; the state "
-                                      f"is saved in {self.state_path}, rerun the job to resume")
 
 
 def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
@@ -353,8 +183,8 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
     ``train_images`` is (N, 32, 32, 3) uint8 (duplicates allowed), ``train_targets`` is
     (N, K) float. ``test_images``/``test_labels`` are only monitored, never used to
     choose the model. Resumes from ``state_path`` when it holds this job's state; raises
-    :class:`TrainingInterrupted` after saving the state on SIGTERM. Returns a summary
-    (epochs, final accuracies, wall time).
+    :class:`noisy.method.resume.TrainingInterrupted` after saving the state on SIGTERM.
+    Returns a summary (epochs, final accuracies, wall time).
     """
     if train_images.shape[0] != train_targets.shape[0]:
         raise ValueError(f"{train_images.shape[0]} images but {train_targets.shape[0]} targets")
@@ -377,8 +207,8 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
             run = _start_or_resume(model, settings, device, epochs,
                                    math.ceil(size / settings.batch_size), state, state_path,
                                    job_fingerprint, stop)
-            history = _train_epochs(run, arch, train_images, train_targets, test_images,
-                                    test_labels)
+            history = _train_epochs(run, settings, arch, train_images, train_targets,
+                                    test_images, test_labels)
         save_model(model, model_path, **(metadata or {}))
         write_text(history_path, _history_csv(history))
     final = history[-1]
@@ -388,19 +218,22 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
 
 def _start_or_resume(model, settings: TrainSettings, device: torch.device, epochs: int,
                      steps_per_epoch: int, state: dict | None, state_path,
-                     job_fingerprint: str, stop: StopRequest) -> _Run:
-    """A fresh run, or the run saved in ``state`` (at an epoch's end or mid-epoch)."""
-    run = _Run(model, settings, device, epochs, steps_per_epoch, state_path, job_fingerprint,
-               stop)
+                     job_fingerprint: str, stop: StopRequest) -> TrainingRun:
+    """A fresh run (SGD, its step schedule, the seeded augmentation generator), or the run
+    saved in ``state`` (at an epoch's end or mid-epoch)."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
+                                weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(
+        optimizer, lr_milestone_steps(epochs * steps_per_epoch, settings.lr_milestones),
+        settings.lr_gamma)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(settings.seed)
+    run = TrainingRun(model, optimizer, scheduler, generator, device, epochs, steps_per_epoch,
+                      state_path, job_fingerprint, stop, settings.checkpoint_interval_s)
     if state is None:
         return run
-    model.load_state_dict(state["model"])
-    run.optimizer.load_state_dict(state["optimizer"])
-    run.scheduler.load_state_dict(state["scheduler"])
-    _restore_rng_states(state["rng"], device, run.generator)
-    run.history, run.epoch, run.wall_before = state["history"], state["epoch"], state["wall_s"]
-    if state["current"] is not None:
-        run.current = _Epoch.from_state(state["current"], device)
+    run.restore(state)
+    if run.current is not None:
         log.info("resuming from %s mid-epoch at epoch %d/%d, step %d/%d", state_path,
                  run.epoch + 1, epochs, run.current.step, steps_per_epoch)
     else:
@@ -408,11 +241,11 @@ def _start_or_resume(model, settings: TrainSettings, device: torch.device, epoch
     return run
 
 
-def _train_epochs(run: _Run, arch: Architecture, train_images: np.ndarray,
-                  train_targets: np.ndarray, test_images: np.ndarray,
+def _train_epochs(run: TrainingRun, settings: TrainSettings, arch: Architecture,
+                  train_images: np.ndarray, train_targets: np.ndarray, test_images: np.ndarray,
                   test_labels: np.ndarray) -> list[dict]:
     """Train ``run`` to its last epoch, then save it as finished; return the history rows."""
-    settings, device, model = run.settings, run.device, run.model
+    device, model = run.device, run.model
     step_model = torch.compile(model) if settings.compile else model
     images = images_to_tensor(train_images, device)
     targets = torch.as_tensor(train_targets, dtype=torch.float32, device=device)
@@ -431,28 +264,26 @@ def _train_epochs(run: _Run, arch: Architecture, train_images: np.ndarray,
     run.start_clock()
     first_epoch = run.epoch
     while run.epoch < epochs:
-        sums = _train_epoch(run, step_model, augment, images, targets)
+        sums = _train_one_epoch(run, settings, step_model, augment, images, targets)
         if run.epoch in monitored:
-            run.history.append(_epoch_row(run, sums, size, test_x, test_y, first_epoch))
+            run.history.append(_history_row(run, sums, size, test_x, test_y, first_epoch))
         if run.epoch < epochs:
             run.save_if_due_or_stopped()
     run.save(finished=True)
     return run.history
 
 
-def _train_epoch(run: _Run, step_model, augment, images: torch.Tensor,
-                 targets: torch.Tensor) -> _Epoch:
+def _train_one_epoch(run: TrainingRun, settings: TrainSettings, step_model, augment,
+                     images: torch.Tensor, targets: torch.Tensor) -> EpochPosition:
     """The rest of the epoch under way (a new one if none is); returns its running sums.
 
-    Saves the state between steps when due or on SIGTERM (see :meth:`_Run.save_if_due_or_stopped`).
+    Saves the state between steps when due or on SIGTERM
+    (:meth:`~noisy.method.resume.TrainingRun.save_if_due_or_stopped`).
     """
-    settings, device = run.settings, run.device
-    size, batch_size = images.shape[0], settings.batch_size
+    device, batch_size = run.device, settings.batch_size
     if run.current is None:
-        order = torch.randperm(size, generator=run.generator, device=device)
-        run.current = _Epoch(order, 0, torch.zeros((), device=device),
-                             torch.zeros((), device=device),
-                             run.optimizer.param_groups[0]["lr"], Stopwatch(device))
+        order = torch.randperm(images.shape[0], generator=run.generator, device=device)
+        run.current = EpochPosition.start(order, run.optimizer.param_groups[0]["lr"], device)
     current = run.current
     run.model.train()
     current.clock.start()
@@ -474,8 +305,27 @@ def _train_epoch(run: _Run, step_model, augment, images: torch.Tensor,
     return current
 
 
-def _epoch_row(run: _Run, sums: _Epoch, size: int, test_x: torch.Tensor, test_y: torch.Tensor,
-               first_epoch: int) -> dict:
+# ---------------------------------------------------------------- monitoring and history
+
+
+def monitor_indices(test_size: int, monitor_size: int, seed: int = 0) -> np.ndarray:
+    """A fixed, seeded subset of the test set scored on the monitored epochs (monitoring
+    only, never used to choose the model)."""
+    order = np.random.default_rng(seed).permutation(test_size)
+    return np.sort(order[:monitor_size])
+
+
+def monitor_scores(model, images: torch.Tensor, labels: torch.Tensor,
+                   device: torch.device) -> tuple[float, float]:
+    """Cross-entropy and top-1 accuracy (%) of ``model`` on the monitor images."""
+    logits = predict_logits(model, images, device)
+    loss = F.cross_entropy(logits, labels).item()
+    accuracy = (logits.argmax(1) == labels).float().mean().item() * 100.0
+    return loss, accuracy
+
+
+def _history_row(run: TrainingRun, sums: EpochPosition, size: int, test_x: torch.Tensor,
+                 test_y: torch.Tensor, first_epoch: int) -> dict:
     """The history row of a monitored epoch, logged: its training sums and the monitor scores."""
     wall_s = run.wall_s()
     train_loss = sums.loss_sum.item() / size  # waits for the epoch's last step
@@ -498,3 +348,11 @@ def _epoch_row(run: _Run, sums: _Epoch, size: int, test_x: torch.Tensor, test_y:
              "%.0f images/s ETA %s", run.epoch, run.epochs, row["lr"], row["train_loss"],
              row["train_acc"], row["test_acc"], row["images_per_s"], format_duration(eta))
     return row
+
+
+def _history_csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()

@@ -4,7 +4,8 @@
   files its rows read (the rows come from :mod:`noisy.workflow.tables`);
 * :mod:`~noisy.reporting.self_training`: teacher, students and yardsticks side by side;
 * :mod:`~noisy.reporting.teacher_check`: the chain's first teacher beside the paper's;
-* :mod:`~noisy.reporting.figures`: Figure 1, training curves, class counts, seed spread;
+* :mod:`~noisy.reporting.figures`: Figure 1, training curves, class counts, seed spread,
+  a model's confusion matrix;
 * :mod:`~noisy.reporting.report`: the report, assembled from sections into Markdown and
   HTML by :mod:`~noisy.reporting.document`; each table is set beside the paper's by
   :mod:`~noisy.reporting.comparison` (rows matched, values judged, the tally), and the

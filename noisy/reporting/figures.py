@@ -2,12 +2,15 @@
 
 ``python -m noisy figure1|training-curves|class-counts|seed-spread ...`` (:mod:`noisy.cli`)
 draws one figure; each function here reads the files it is given and writes its outputs
-atomically.
+atomically. The evaluation job draws a model's confusion matrix
+(:func:`plot_confusion_matrix`) from the matrix it has just computed.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from noisy.errors import UserError  # noqa: E402
 from noisy.files import atomic_path, read_json  # noqa: E402
@@ -218,3 +222,30 @@ def seed_spread_figure(table_csv: str, paper_csv: str, png_path: str,
                  fontsize=10)
     fig.tight_layout()
     _save(fig, png_path)
+
+
+def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str],
+                          path: str | os.PathLike, title: str | None = None) -> None:
+    """Write the confusion matrix as an annotated heat map (PNG) to ``path`` atomically."""
+    matrix = np.asarray(matrix)
+    size = len(class_names)
+    if matrix.shape != (size, size):
+        raise ValueError(f"matrix {matrix.shape} does not match {size} class names")
+    figure = Figure(figsize=(1.0 + 0.6 * size, 0.8 + 0.6 * size), layout="constrained")
+    axes = figure.add_subplot()
+    image = axes.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axes, shrink=0.8)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for row in range(size):
+        for column in range(size):
+            value = matrix[row, column]
+            axes.text(column, row, f"{value:g}", ha="center", va="center", fontsize=7,
+                      color="white" if value > threshold else "black")
+    axes.set_xticks(range(size), class_names, rotation=45, ha="right")
+    axes.set_yticks(range(size), class_names)
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    if title:
+        axes.set_title(title)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=120)

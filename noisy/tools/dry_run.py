@@ -15,7 +15,7 @@ Only Snakemake's public behaviour is used: its command line, and what a dry run 
 
 Snakemake prints the jobs in no particular order; :func:`in_order` puts every job after
 the jobs that make its inputs. The estimate (:mod:`noisy.tools.estimate`) counts the
-images of these jobs, and the GPU bundle (:mod:`noisy.tools.gpu_bundle`) carries their
+images of these jobs, and the GPU bundle (``devtools/gpu_bundle.py``) carries their
 commands to a machine without Snakemake.
 """
 

@@ -29,9 +29,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from noisy.corruption.perturbations import FRAMES
 from noisy.errors import UserError
 from noisy.files import read_json
-from noisy.method.perturbations import FRAMES
 from noisy.method.training import epochs_for_budget, monitored_epochs
 from noisy.tools.dry_run import WORKFLOW_ROOT, PlannedJob, dry_run
 from noisy.tools.throughput import probe

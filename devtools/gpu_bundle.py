@@ -1,5 +1,5 @@
 """tool gpu-bundle: what travels beside the repository to a bare GPU machine, for
-``python -m noisy gpu-check``.
+``python -m devtools gpu-check``.
 
 The GPU machine lent to this project has Python with PyTorch, torchvision, numpy, pandas,
 matplotlib, PyYAML, Pillow, SciPy and Jinja2 (:data:`IMAGE_PACKAGES`), no Snakemake and no
@@ -36,6 +36,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
+from devtools.travelling import travelling_files
 from noisy.errors import UserError
 from noisy.files import write_json
 from noisy.tools.dry_run import WORKFLOW_ROOT, PlannedJob, dry_run, snakemake_arguments
@@ -138,9 +139,13 @@ def download_wheels(folder: Path, python_version: str) -> list[str]:
 
 
 def _commit() -> str | None:
-    done = subprocess.run(["git", "-C", str(WORKFLOW_ROOT), "rev-parse", "HEAD"],
-                          capture_output=True, text=True)
-    return done.stdout.strip() or None
+    """The checkout's commit; None without git or outside a git checkout."""
+    try:
+        done = subprocess.run(["git", "-C", str(WORKFLOW_ROOT), "rev-parse", "HEAD"],
+                              capture_output=True, text=True)
+    except OSError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def _mib(size: int) -> str:
@@ -155,18 +160,13 @@ def size_report(bundle: Path) -> str:
     lines = [f"bundle {bundle}: {_mib(total)}"]
     lines += [f"  {name:28s} {_mib(size):>10s}" for name, size in sizes.items()]
     repository = _repository_size()
-    if repository is not None:
-        lines.append(f"with the repository's other files ({_mib(repository)}): "
-                     f"{_mib(total + repository)} of the {TRAVEL_LIMIT_MIB} MiB that travel")
+    lines.append(f"with the repository's other files ({_mib(repository)}): "
+                 f"{_mib(total + repository)} of the {TRAVEL_LIMIT_MIB} MiB that travel")
     return "\n".join(lines)
 
 
-def _repository_size() -> int | None:
-    """Bytes of the files that travel besides the bundle: tracked, and untracked files git
-    does not ignore."""
-    done = subprocess.run(["git", "-C", str(WORKFLOW_ROOT), "ls-files", "-z", "--cached",
-                           "--others", "--exclude-standard"], capture_output=True)
-    if done.returncode != 0:
-        return None
-    paths = (WORKFLOW_ROOT / name for name in done.stdout.decode().split("\0") if name)
+def _repository_size() -> int:
+    """Bytes of the files that travel besides the bundle
+    (:func:`devtools.travelling.travelling_files`)."""
+    paths = (WORKFLOW_ROOT / name for name in travelling_files(WORKFLOW_ROOT))
     return sum(path.stat().st_size for path in paths if path.is_file())

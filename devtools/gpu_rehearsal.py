@@ -2,15 +2,17 @@
 
 What the GPU run would find missing must fail here (``make gpu-rehearsal``, in CI):
 
-1. the repository's files that travel (tracked, and untracked files git does not ignore)
-   are copied into a fresh folder, so neither ``.venv`` nor ``../shared`` is beside it;
-2. the bundle is made into that copy (``gpu/``: :mod:`noisy.tools.gpu_bundle`) for this
+1. the repository's files that travel (tracked, and untracked files git does not ignore;
+   in a copy without git, the files its ``.gitignore`` does not ignore:
+   :mod:`devtools.travelling`) are copied into a fresh folder, so neither ``.venv`` nor
+   ``../shared`` is beside it;
+2. the bundle is made into that copy (``gpu/``: :mod:`devtools.gpu_bundle`) for this
    interpreter's Python and the CPU (``profiles/cpu``);
 3. a fresh virtual environment gets the GPU image's distributions and nothing else: a
    ``.pth`` file puts on its path a folder of links to exactly the distributions of
-   :data:`~noisy.tools.gpu_bundle.IMAGE_PACKAGES` and what they require, as installed for
+   :data:`~devtools.gpu_bundle.IMAGE_PACKAGES` and what they require, as installed for
    this interpreter (no copy, no download: seconds, not minutes and gigabytes);
-4. ``python -m noisy gpu-check --device cpu --quick`` runs in the copy, with that
+4. ``python -m devtools gpu-check --device cpu --quick`` runs in the copy, with that
    environment's Python, an empty environment (no PYTHONPATH, no pip configuration) and,
    where ``unshare -n`` works, no network; it installs the bundle's wheels, if any, with
    ``pip install --no-index``;
@@ -30,10 +32,11 @@ import time
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
+from devtools.gpu_bundle import ANCHOR, IMAGE_PACKAGES, anchor_config, build, size_report
+from devtools.gpu_check import OUTPUT_FILES
+from devtools.travelling import travelling_files
 from noisy.errors import UserError
 from noisy.tools.dry_run import WORKFLOW_ROOT, snakemake_arguments
-from noisy.tools.gpu_bundle import ANCHOR, IMAGE_PACKAGES, anchor_config, build, size_report
-from noisy.tools.gpu_check import OUTPUT_FILES
 
 CHECK_LIMIT_S = 600  # the check's own budget is 540 s
 
@@ -113,11 +116,8 @@ def timed(what: str, call) -> None:
 
 
 def copy_travelling_files(repo: Path) -> None:
-    """The files that travel to the device: tracked, and untracked ones git does not ignore."""
-    listed = subprocess.run(["git", "-C", str(WORKFLOW_ROOT), "ls-files", "-z", "--cached",
-                             "--others", "--exclude-standard"], capture_output=True,
-                            check=True).stdout.decode()
-    for name in filter(None, listed.split("\0")):
+    """The files that travel to the device (:func:`devtools.travelling.travelling_files`)."""
+    for name in travelling_files(WORKFLOW_ROOT):
         source = WORKFLOW_ROOT / name
         if source.is_file():
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
@@ -166,7 +166,7 @@ def image_environment(env: Path, site: Path, python: str) -> None:
 
 def run_check(repo: Path, env: Path, out: Path) -> None:
     """The check as on the device: in the copy, an empty environment, no network."""
-    command = [str(env / "bin" / "python"), "-m", "noisy", "gpu-check", "--bundle", "gpu",
+    command = [str(env / "bin" / "python"), "-m", "devtools", "gpu-check", "--bundle", "gpu",
                "--out", str(out), "--device", "cpu", "--quick"]
     clean = ["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", f"HOME={out.parent}",
              "PIP_CONFIG_FILE=/dev/null"]

@@ -1,6 +1,6 @@
 """tool gpu-check: the prepared check of a lent GPU, one command of at most ~9 minutes.
 
-Runs beside the bundle (``python -m noisy gpu-bundle``, ``make gpu-bundle``) with only what
+Runs beside the bundle (``python -m devtools gpu-bundle``, ``make gpu-bundle``) with only what
 the GPU image has: no Snakemake, no network. Its steps, by value, each in processes of its
 own with a time box, each writing its result under ``--out`` as soon as it ends, so that a
 kill loses only the step in flight:
@@ -47,7 +47,7 @@ from pathlib import Path
 from noisy.errors import UserError
 from noisy.files import write_json, write_text
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]  # the repository's root
 # What the check writes under --out (at most 8 files may come back from the device).
 OUTPUT_FILES = ("log.txt", "a_device.json", "b_throughput.json", "d_estimate.txt",
                 "c_jobs.json", "c_teacher_check.csv", "c_results.tar.gz")
@@ -129,7 +129,7 @@ class Check:
 
     # -- a: versions, device, host synchronisation in the hot path ------------------------
     def step_device(self) -> None:
-        command = [sys.executable, "-m", "noisy", "gpu-check", "--step", "device",
+        command = [sys.executable, "-m", "devtools", "gpu-check", "--step", "device",
                    "--out", str(self.out), "--device", self.device,
                    *(["--quick"] if self.quick else [])]
         output = self.scratch / "a_device.txt"
@@ -239,7 +239,7 @@ def read_bundle(bundle: Path, device: str, quick: bool) -> list[dict]:
     jobs = json.loads(path.read_text())
     if jobs["device"] != device.split(":")[0]:
         raise UserError(f"the bundle {bundle} was made for device {jobs['device']}, not "
-                        f"{device}: python -m noisy gpu-bundle --device {device.split(':')[0]}")
+                        f"{device}: python -m devtools gpu-bundle --device {device.split(':')[0]}")
     return jobs["scales"]["ci" if quick else "paper"]["jobs"]
 
 

@@ -21,9 +21,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from noisy.errors import SettingsError, UserError
-from noisy.files import atomic_path
-from noisy.method.image_filters import (
+from noisy.corruption.image_filters import (
     GRAY_WEIGHTS,
     WATER_COLOUR,
     affine_from_points,
@@ -35,6 +33,8 @@ from noisy.method.image_filters import (
     warp_affine,
     water_drops,
 )
+from noisy.errors import SettingsError, UserError
+from noisy.files import atomic_path
 
 BENCHMARK_CORRUPTIONS = (
     "gaussian_noise",

@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from noisy.errors import SettingsError
-from noisy.method.corruptions import CHUNK_SIZE, chunk_rng, write_npy_chunks
-from noisy.method.image_filters import (
+from noisy.corruption.corruptions import CHUNK_SIZE, chunk_rng, write_npy_chunks
+from noisy.corruption.image_filters import (
     WATER_COLOUR,
     gaussian_blur,
     motion_blur,
@@ -22,6 +21,7 @@ from noisy.method.image_filters import (
     warp_perspective,
     water_drops,
 )
+from noisy.errors import SettingsError
 
 PERTURBATIONS = (
     "gaussian_noise",
