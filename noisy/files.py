@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from noisy.errors import UserError
+from noisy.filenames import RULES
 
 # --- writing ---------------------------------------------------------------------------
 
@@ -82,28 +83,22 @@ def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
 Shape = tuple[int | str, ...]
 
 
-def _rerun(rule: str) -> str:
-    return f"delete it and rerun Snakemake: rule {rule} writes it again"
+RERUN = "delete it and rerun Snakemake"
 
 
-# How to get a sound copy of each file a job reads, by file name.
-REMEDIES = {
-    "cifar10.npz": "delete it and rerun Snakemake: rule prepare_data makes it again from the "
-                   "data source",
-    "cifar10.json": _rerun("prepare_data"),
-    "split.npz": _rerun("split"),
-    "split.json": _rerun("split"),
-    "model.pt": "delete it and rerun Snakemake: the training's kept final state (state.pt "
-                "beside it) rewrites the model without training",
-    "predictions.npz": _rerun("predict"),
-    "candidates.npz": _rerun("select_pseudo_labels"),
-    "candidates.json": _rerun("select_pseudo_labels"),
-    "trainset.npz": _rerun("balance_classes"),
-    "trainset.json": _rerun("balance_classes"),
-    "eval.json": _rerun("evaluate"),
-    "robustness.json": _rerun("evaluate_robustness"),
-}
-DEFAULT_REMEDY = "delete it and rerun Snakemake: the job that wrote it writes it again"
+def _remedies() -> dict[str, str]:
+    """How to get a sound copy of each output that one rule alone writes, by file name, as
+    that rule's declaration says (:mod:`noisy.filenames`); a name several rules write
+    (stage.json) is left to :data:`DEFAULT_REMEDY`."""
+    found: dict[str, list[str]] = {}
+    for files in RULES:
+        for role, name in files.outputs.items():
+            found.setdefault(name, []).append(f"{RERUN}: {files.remedy(role)}")
+    return {name: remedies[0] for name, remedies in found.items() if len(remedies) == 1}
+
+
+REMEDIES = _remedies()
+DEFAULT_REMEDY = f"{RERUN}: the job that wrote it writes it again"
 REFUSED = ("refused: it holds objects other than tensors and plain values, and loading them "
            "could run code")
 

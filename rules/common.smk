@@ -1,5 +1,6 @@
 # Config validation and input functions shared by every rule. What each job reads and
-# receives comes from the plan (noisy.workflow): a rule's output folder names its stage.
+# receives comes from the plan (noisy.workflow): a rule's output folder names its stage,
+# and the names of the files it writes there are declared in noisy.filenames.
 import importlib.util
 import json
 import os
@@ -10,6 +11,7 @@ from snakemake.settings.types import DeploymentMethod
 
 sys.path.insert(0, workflow.basedir)
 import noisy.workflow.config as noisy_config  # noqa: E402
+from noisy.filenames import PREPARED_DATA, in_folder  # noqa: E402
 from noisy.workflow import outputs, tables  # noqa: E402
 from noisy.workflow.stages import (  # noqa: E402
     BalancedSet,
@@ -33,8 +35,9 @@ config.update(noisy_config.coerce_cli_values(config))
 noisy_config.check_schema(config, os.path.join(workflow.basedir, "schemas/config.schema.yaml"))
 noisy_config.check(config)
 PLAN = Plan(config)
-DATA = "results/data/cifar10.npz"
-DATA_SUMMARY = "results/data/cifar10.json"
+DATA_FOLDER = in_folder("results/data", PREPARED_DATA)
+DATA = DATA_FOLDER.data
+DATA_SUMMARY = DATA_FOLDER.summary
 # Training, prediction and evaluation jobs hold one unit of the `gpu` resource unless
 # the workflow runs on the CPU; profiles say how many units a machine has.
 GPU_PER_JOB = 0 if config["device"] == "cpu" else 1
@@ -55,6 +58,20 @@ wildcard_constraints:
     perturbations=r"results/robustness/cifar10_p-[^/]+",
     name=r"[a-z_]+",
     table=r"table([1-9]|10)",
+
+
+def folder_patterns(wildcard, kind):
+    """The files of a stage of ``kind`` in the folder held by ``wildcard``, by role, as
+    patterns: ``folder_patterns("model", Model).history`` is ``{model}/history.csv``."""
+    return in_folder(f"{{{wildcard}}}", *kind.written_by)
+
+
+SPLIT_FOLDER = folder_patterns("split", Split)
+MODEL_FOLDER = folder_patterns("model", Model)
+SELECTION_FOLDER = folder_patterns("selection", Selection)
+BALANCED_FOLDER = folder_patterns("balanced", BalancedSet)
+EVALUATION_FOLDER = folder_patterns("evaluation", Evaluation)
+ROBUSTNESS_FOLDER = folder_patterns("robustness", Robustness)
 
 
 def as_json(settings):
@@ -85,11 +102,11 @@ def data_source(wildcards):
 
 def training_inputs(wildcards):
     """A supervised model learns from its split, a student from its balanced set's
-    training set (trainset.npz)."""
+    training set."""
     model = PLAN.stage(wildcards.model, Model)
     if model.balanced is None:
-        return {"data": DATA, "source": model.split.file}
-    return {"data": DATA, "source": f"{model.balanced.dir}/trainset.npz"}
+        return {"data": DATA, "source": model.split.files.split}
+    return {"data": DATA, "source": model.balanced.files.trainset}
 
 
 def training_source(wildcards):
@@ -99,27 +116,27 @@ def training_source(wildcards):
 
 def prediction_inputs(wildcards):
     model = PLAN.stage(wildcards.model, Model)
-    return {"data": DATA, "split": model.split.file, "model": model.file("model.pt")}
+    return {"data": DATA, "split": model.split.files.split, "model": model.files.model}
 
 
 def selection_inputs(wildcards):
     teacher = PLAN.stage(wildcards.selection, Selection).teacher
-    return {"data": DATA, "split": teacher.split.file,
-            "predictions": teacher.file("predictions.npz")}
+    return {"data": DATA, "split": teacher.split.files.split,
+            "predictions": teacher.files.predictions}
 
 
 def balance_input(wildcards):
-    return f"{PLAN.stage(wildcards.balanced, BalancedSet).selection.dir}/candidates.npz"
+    return PLAN.stage(wildcards.balanced, BalancedSet).selection.files.candidates
 
 
 def evaluation_inputs(wildcards):
     return {"data": DATA,
-            "model": PLAN.stage(wildcards.evaluation, Evaluation).model.file("model.pt")}
+            "model": PLAN.stage(wildcards.evaluation, Evaluation).model.files.model}
 
 
 def robustness_inputs(wildcards):
     stage = PLAN.stage(wildcards.robustness, Robustness)
-    return {"data": DATA, "model": stage.model.file("model.pt"),
+    return {"data": DATA, "model": stage.model.files.model,
             "corruptions": stage.corruptions, "perturbations": stage.perturbations}
 
 

@@ -9,7 +9,7 @@ rule prepare_data:
         source=config["data_source"],
         download_root=config["download_root"],
     log:
-        "results/data/prepare_data.log",
+        DATA_FOLDER.log,
     conda:
         "../environment.yml"
     shell:
@@ -21,12 +21,12 @@ rule split:
     input:
         data=DATA,
     output:
-        split="{split}/split.npz",
-        summary="{split}/split.json",
+        split=SPLIT_FOLDER.split,
+        summary=SPLIT_FOLDER.summary,
     params:
         settings=settings_of("split", Split),
     log:
-        "{split}/split.log",
+        SPLIT_FOLDER.log,
     conda:
         "../environment.yml"
     shell:

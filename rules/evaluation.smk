@@ -7,16 +7,16 @@ rule evaluate:
     input:
         unpack(evaluation_inputs),
     output:
-        metrics="{evaluation}/eval.json",
+        metrics=EVALUATION_FOLDER.metrics,
         confusion=report(
-            "{evaluation}/confusion.png",
+            EVALUATION_FOLDER.confusion,
             caption="../report/confusion.rst",
             category="Confusion matrices",
         ),
     params:
         settings=settings_of("evaluation", Evaluation),
     log:
-        "{evaluation}/evaluate.log",
+        EVALUATION_FOLDER.log,
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
@@ -34,12 +34,12 @@ rule evaluate_robustness:
     input:
         unpack(robustness_inputs),
     output:
-        metrics="{robustness}/robustness.json",
-        definition="{robustness}/stage.json",
+        metrics=ROBUSTNESS_FOLDER.metrics,
+        definition=ROBUSTNESS_FOLDER.definition,
     params:
         settings=settings_of("robustness", Robustness),
     log:
-        "{robustness}/evaluate.log",
+        ROBUSTNESS_FOLDER.log,
     threads: 2
     resources:
         gpu=GPU_PER_JOB,

@@ -7,9 +7,9 @@ rule predict:
     input:
         unpack(prediction_inputs),
     output:
-        "{model}/predictions.npz",
+        MODEL_FOLDER.predictions,
     log:
-        "{model}/predict.log",
+        MODEL_FOLDER.prediction_log,
     threads: 2
     resources:
         gpu=GPU_PER_JOB,
@@ -27,13 +27,13 @@ rule select_pseudo_labels:
     input:
         unpack(selection_inputs),
     output:
-        candidates="{selection}/candidates.npz",
-        summary="{selection}/candidates.json",
-        definition="{selection}/stage.json",
+        candidates=SELECTION_FOLDER.candidates,
+        summary=SELECTION_FOLDER.summary,
+        definition=SELECTION_FOLDER.definition,
     params:
         settings=settings_of("selection", Selection),
     log:
-        "{selection}/select.log",
+        SELECTION_FOLDER.log,
     conda:
         "../environment.yml"
     shell:
@@ -47,13 +47,13 @@ rule balance_classes:
     input:
         balance_input,
     output:
-        trainset="{balanced}/trainset.npz",
-        summary="{balanced}/trainset.json",
-        definition="{balanced}/stage.json",
+        trainset=BALANCED_FOLDER.trainset,
+        summary=BALANCED_FOLDER.summary,
+        definition=BALANCED_FOLDER.definition,
     params:
         settings=settings_of("balanced", BalancedSet),
     log:
-        "{balanced}/balance.log",
+        BALANCED_FOLDER.log,
     conda:
         "../environment.yml"
     shell:

@@ -6,17 +6,17 @@ rule train:
     input:
         unpack(training_inputs),
     output:
-        model="{model}/model.pt",
-        history="{model}/history.csv",
-        definition="{model}/stage.json",
+        model=MODEL_FOLDER.model,
+        history=MODEL_FOLDER.history,
+        definition=MODEL_FOLDER.definition,
     params:
         settings=settings_of("model", Model),
         source=training_source,
-        state="{model}/state.pt",
+        state=MODEL_FOLDER.state,
     log:
-        "{model}/train.log",
+        MODEL_FOLDER.log,
     benchmark:
-        "{model}/benchmark.tsv"
+        MODEL_FOLDER.benchmark
     threads: 2
     resources:
         gpu=GPU_PER_JOB,

@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,9 @@ import pytest
 import torch
 from conftest import make_canonical_dataset
 
-from noisy import cli
-from noisy.files import DamagedFileError, save_npz, write_json
+import noisy.files
+from noisy import cli, filenames
+from noisy.files import DamagedFileError, remedy_for, save_npz, write_json
 from noisy.method.device import use_device
 from noisy.method.models import Architecture, build_model, load_checkpoint, save_model
 from noisy.method.robustness import load_corruption, robustness_subset
@@ -209,6 +211,17 @@ def test_the_sound_files_pass_every_job(results, tmp_path):
     out.mkdir()
     for kind in REMEDIES:
         assert cli.main(command(results, kind, out)) == 0, kind
+
+
+def test_the_remedies_are_built_from_the_declared_files():
+    """Every output one rule alone writes (noisy.filenames) has a remedy of its own, the one
+    above where a job reads it; a name several rules write (stage.json) the default."""
+    writers = Counter(name for files in filenames.RULES for name in files.outputs.values())
+    assert set(noisy.files.REMEDIES) == {name for name, count in writers.items() if count == 1}
+    assert writers[filenames.DEFINITION] > 1
+    for name, remedy in REMEDIES.items():
+        if name in writers:
+            assert remedy_for(f"results/x/{name}") == remedy, name
 
 
 def test_a_file_without_an_expected_array_or_key_names_what_it_lacks(results, tmp_path,

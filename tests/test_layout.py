@@ -1,10 +1,12 @@
 """The package by role: every rule runs the job named like it, imports flow one way, the
-plan stays light, every job keeps one contract, and a user's mistake is one line while a
-bug is a traceback."""
+plan stays light, every job keeps one contract, a file's name is declared once, and a
+user's mistake is one line while a bug is a traceback."""
 
 from __future__ import annotations
 
+import argparse
 import ast
+import importlib
 import json
 import re
 import subprocess
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from noisy import cli
+from noisy import cli, filenames
 from noisy.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,12 +24,13 @@ PACKAGE = ROOT / "noisy"
 # What each part of the package may import of the others (besides itself): the shared
 # modules first, then the plan and the method beside each other, reporting on both, and the
 # jobs and tools on top. The command line imports the jobs and tools by name, when asked.
-SHARED = ("noisy.errors", "noisy.files", "noisy.precision")
+SHARED = ("noisy.errors", "noisy.filenames", "noisy.files", "noisy.precision")
 MAY_IMPORT = {
     "noisy.errors": (),
-    "noisy.files": ("noisy.errors",),
+    "noisy.filenames": (),
+    "noisy.files": ("noisy.errors", "noisy.filenames"),
     "noisy.precision": ("noisy.errors",),
-    "noisy.workflow": ("noisy.errors", "noisy.precision"),
+    "noisy.workflow": ("noisy.errors", "noisy.filenames", "noisy.precision"),
     "noisy.corruption": ("noisy.errors", "noisy.files"),
     "noisy.method": (*SHARED, "noisy.corruption.corruptions"),
     "noisy.reporting": (*SHARED, "noisy.workflow", "noisy.method.metrics"),
@@ -115,11 +118,54 @@ def test_every_rule_runs_the_job_module_named_like_it():
         assert cli.COMMANDS[command] == f"noisy.jobs.{rule}", rule
 
 
-def job_options(command: str) -> dict[str, object]:
-    """The options of a job's command line: flag → its argparse action."""
-    parser = cli.build_parser([command])
-    sub = parser._subparsers._group_actions[0].choices[command]
-    return {flag: action for action in sub._actions for flag in action.option_strings}
+def test_every_declared_file_is_written_by_a_rule_of_the_workflow():
+    assert {files.rule for files in filenames.RULES} <= set(rule_commands())
+
+
+def test_no_module_but_the_declarations_spells_a_files_name():
+    """A declared file's name in quotes or closing a quoted path, outside
+    noisy/filenames.py, is a second place that names it (docstrings and help texts may
+    mention it)."""
+    names = {name for files in filenames.RULES for name in files.names.values()}
+    alternatives = "|".join(map(re.escape, sorted(names)))
+    spelled = re.compile(rf"""["'/]({alternatives})["']""")
+    files = [*PACKAGE.rglob("*.py"), *(ROOT / "rules").glob("*.smk"), ROOT / "Snakefile"]
+    found = [f"{path.relative_to(ROOT)}: {match.group(1)}" for path in files
+             if path != PACKAGE / "filenames.py"
+             for match in spelled.finditer(path.read_text())]
+    assert found == []
+
+
+class OptionsKept(argparse.ArgumentParser):
+    """A parser that keeps the action of every option declared on it or on a mutually
+    exclusive group of it (``add_argument`` returns the action)."""
+
+    def __init__(self) -> None:
+        super().__init__(add_help=False)
+        self.options: dict[str, argparse.Action] = {}
+
+    def add_argument(self, *args, **kwargs) -> argparse.Action:
+        return self.keep(super().add_argument(*args, **kwargs))
+
+    def add_mutually_exclusive_group(self, **kwargs):
+        group = super().add_mutually_exclusive_group(**kwargs)
+        add = group.add_argument
+        group.add_argument = lambda *args, **options: self.keep(add(*args, **options))
+        return group
+
+    def keep(self, action: argparse.Action) -> argparse.Action:
+        self.options.update(dict.fromkeys(action.option_strings, action))
+        return action
+
+
+def job_options(command: str) -> dict[str, argparse.Action]:
+    """The options of a job's command line, as its module declares them on the parser the
+    command line gives it (cli.COMMANDS names the module): flag → its argparse action."""
+    parser = OptionsKept()
+    importlib.import_module(cli.COMMANDS[command]).add_arguments(parser)
+    # every option the usage line shows was kept (none declared another way)
+    assert set(parser.options) == set(re.findall(r"--[\w-]+", parser.format_usage()))
+    return parser.options
 
 
 @pytest.mark.parametrize("command", [name for name, module in cli.COMMANDS.items()

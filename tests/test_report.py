@@ -242,11 +242,11 @@ def test_a_report_counts_the_hours_of_its_own_trainings_only(tmp_path, monkeypat
     small = Plan(load(ROOT / "config.yaml", ["scale=small"]))
     for plan, hours in ((small, 10.0), (demo, 1.0)):
         for model in plan.stages(Model):
-            _benchmark(Path(model.file("benchmark.tsv")), wall_s=3600 * hours,
+            _benchmark(Path(model.files.benchmark), wall_s=3600 * hours,
                        cpu_s=7200 * hours)
     trainings = outputs.report_trainings(demo)
     assert not {entry["benchmark"] for entry in trainings} & {
-        model.file("benchmark.tsv") for model in small.stages(Model)}
+        model.files.benchmark for model in small.stages(Model)}
     assert compute.compute_summary(trainings) == {
         "supervised": {"jobs": 8, "cpu_hours": 16.0, "wall_hours": 8.0},
         "students": {"jobs": 3, "cpu_hours": 6.0, "wall_hours": 3.0}}

@@ -33,8 +33,8 @@ def test_small_scale_plan_is_teacher_two_students_and_one_yardstick():
             settings = json.loads(line.split("--settings ")[1].split("' ")[0].strip("'"))
             budgets[line.split("--out ")[1].split()[0]] = settings["train"]["budget_images"]
     plan = Plan(load(ROOT / "config.yaml", ["scale=small"]))
-    assert budgets == {plan.supervised(0.1, 0, "resnet20").file("model.pt"): 150000,
-                       plan.yardstick(0.1, 0, "resnet26").file("model.pt"): 300000}
+    assert budgets == {plan.supervised(0.1, 0, "resnet20").files.model: 150000,
+                       plan.yardstick(0.1, 0, "resnet26").files.model: 300000}
 
 
 def test_rows_pair_each_student_with_its_yardstick(tmp_path: Path):

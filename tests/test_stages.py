@@ -3,6 +3,7 @@ config edits that do not change a stage's definition."""
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from dataclasses import asdict
@@ -12,9 +13,17 @@ import pytest
 import yaml
 
 from noisy.tools import estimate
-from noisy.workflow import outputs, tables
+from noisy.workflow import outputs, stages, tables
 from noisy.workflow.config import ConfigError, coerce_cli_values
-from noisy.workflow.stages import BalancedSet, Model, Plan, Selection
+from noisy.workflow.stages import (
+    BalancedSet,
+    Evaluation,
+    Model,
+    Plan,
+    Robustness,
+    Selection,
+    Split,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,6 +70,20 @@ def test_folder_names_say_what_defines_them(config):
     assert Path(link.student.dir).name.startswith("resnet26-ra2m27-sd0.8-do0.5-")
     # Short enough for a cluster's log folder, which is named after a job's wildcards.
     assert max(len(folder) for folder in stage_settings(Plan(config))) < 120
+
+
+def test_the_folders_the_plans_docstring_shows_read_like_its_own(config):
+    """Each example folder of noisy.workflow.stages's docstring, its hash aside, is a folder
+    of the paper's plan: the examples keep up with the names the code makes."""
+    config["scale"] = "paper"
+    plan = Plan(config)
+    folders = [stage.dir for kind in (Split, Model, Selection, BalancedSet, Evaluation,
+                                      Robustness) for stage in plan.stages(kind)]
+    examples = re.findall(r"^ +(results/\S+)/", stages.__doc__, re.MULTILINE)
+    assert len(examples) == 7
+    for example in examples:
+        pattern = re.sub("[0-9a-f]{8}", "[0-9a-f]{8}", re.escape(example))
+        assert any(re.fullmatch(pattern, folder) for folder in folders), example
 
 
 def test_an_experiment_identical_to_another_reuses_all_its_folders(config):

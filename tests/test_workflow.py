@@ -75,11 +75,11 @@ def test_interrupted_chain_resumes_without_redoing_finished_jobs(workdir):
     # Long enough to be killed mid-training; the state is saved after every step.
     slow_student = ["student_budget=2400", "checkpoint_interval_s=0"]
     chain = plan(workdir, slow_student).chain("hard", 0)
-    teacher = run / chain.teacher.file("model.pt")
+    teacher = run / chain.teacher.files.model
     student = chain.links[0].student
     process = snakemake(workdir, "results/table2.csv", config=slow_student,
                         start_new_session=True)
-    state = run / student.file("state.pt")
+    state = run / student.files.state
     deadline = time.time() + 600
     while not state.exists() and process.poll() is None and time.time() < deadline:
         time.sleep(0.2)
@@ -87,14 +87,14 @@ def test_interrupted_chain_resumes_without_redoing_finished_jobs(workdir):
     teacher_mtime = teacher.stat().st_mtime_ns
     os.killpg(process.pid, signal.SIGKILL)  # Snakemake and its running job
     process.communicate()
-    assert not (run / student.file("model.pt")).exists()
+    assert not (run / student.files.model).exists()
 
     finish(snakemake(workdir, "--unlock"))
     output = finish(snakemake(workdir, "--rerun-incomplete", "results/table2.csv",
                               config=slow_student))
-    assert f"output: {chain.teacher.file('model.pt')}" not in output  # teacher not redone
+    assert f"output: {chain.teacher.files.model}" not in output  # teacher not redone
     assert teacher.stat().st_mtime_ns == teacher_mtime
-    log = (run / student.file("train.log")).read_text()
+    log = (run / student.files.log).read_text()
     assert "resuming from" in log
     table = pd.read_csv(run / "results/table2.csv")
     assert table["network"].tolist() == ["resnet20", "resnet26", "resnet32"]
@@ -120,8 +120,8 @@ def test_a_threshold_change_reruns_selection_but_not_the_teachers_predictions(wo
     output = finish(snakemake(workdir, "-n", "results/table2.csv", config=changed))
     teacher = plan(workdir, changed).chain("hard", 0).teacher
     assert "rule select_pseudo_labels" in output and "rule train:" in output
-    assert f"output: {teacher.file('predictions.npz')}" not in output
-    assert f"output: {teacher.file('model.pt')}" not in output
+    assert f"output: {teacher.files.predictions}" not in output
+    assert f"output: {teacher.files.model}" not in output
 
 
 # The configuration the tests above finished their targets with, and a report of them.

@@ -9,9 +9,14 @@ Target types (the paper, section 2.2, following the report's code exactly):
 * ``smooth``: ``eps / (K - 1)`` off the argmax and ``(1 - eps) * 0.99`` on it.
 
 Labeled images get their true label: one-hot (1.0) for hard and soft, smoothed
-(``1 - eps`` / ``eps / (K - 1)``, unscaled) for smooth. The 0.99 factor makes every
-labeled image rank above every pseudo-labeled one by max target value, which is
-what class balancing relies on.
+(``1 - eps`` / ``eps / (K - 1)``, unscaled) for smooth. The report's code ranks the
+candidates of class balancing by their max target value, and there the 0.99 factor puts
+every labeled image above every pseudo-labeled one. Here balancing ranks by
+``is_labeled``, then the teacher's confidence (:mod:`noisy.method.balancing`), so the
+factor plays no part in it: it only shapes the targets, which the training loss
+renormalises to sum to one. A hard target is then one-hot again; a soft one differs
+only where the teacher's probability was above 0.99; a smooth one (eps 0.1) has
+0.891 / 0.991 (about 0.899) on its argmax, where a labeled image has 0.9.
 """
 
 from __future__ import annotations

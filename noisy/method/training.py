@@ -128,7 +128,7 @@ def lr_milestone_steps(total_steps: int, fractions: tuple[float, ...]) -> list[i
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Cross-entropy against target vectors, each renormalised to sum to one.
 
-    Pseudo targets carry a 0.99 scale (a ranking device for class balancing, see
+    Pseudo targets carry the paper's 0.99 scale and soft ones need not sum to one (see
     :mod:`noisy.method.pseudo_labels`); renormalising keeps the loss a proper cross-entropy for
     every target type.
     """

@@ -8,6 +8,6 @@
 
 Nothing here imports torch, scipy, matplotlib or pandas: a dry run stays fast. Besides
 itself the plan uses only the shared, torch-free :mod:`noisy.precision` (what defines a
-model's arithmetic); the code the jobs run lives in :mod:`noisy.method` and
-:mod:`noisy.reporting`.
+model's arithmetic) and :mod:`noisy.filenames` (the names of the files in each stage's
+folder); the code the jobs run lives in :mod:`noisy.method` and :mod:`noisy.reporting`.
 """

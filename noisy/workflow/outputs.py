@@ -58,7 +58,7 @@ def chain_experiments(config: dict) -> list[str]:
 def training_curve_entries(plan: Plan) -> list[dict]:
     """Every network of each reported chain: the teacher's history, then each student's."""
     return [{"label": experiment, "network": model.network, "seed": seed,
-             "path": model.file("history.csv")}
+             "path": model.files.history}
             for seed in plan.config["seeds"] for experiment in chain_experiments(plan.config)
             for model in plan.chain(experiment, seed).models]
 
@@ -124,11 +124,11 @@ def report_confusions(plan: Plan) -> list[dict]:
 
 
 def _confusion(plan: Plan, model: Model) -> dict:
-    evaluation = plan.evaluation(model).dir
+    evaluation = plan.evaluation(model)
     trained_on = (model.split if model.balanced is None else model.balanced).dir
-    return {"path": f"{evaluation}/confusion.png",
+    return {"path": evaluation.files.confusion,
             "caption": f"Confusion matrix: {_name(model.dir)}, trained on {_name(trained_on)} "
-                       f"({_name(evaluation)})"}
+                       f"({_name(evaluation.dir)})"}
 
 
 def _name(folder: str) -> str:
@@ -148,8 +148,8 @@ def report_trainings(plan: Plan) -> list[dict]:
     """Every training of :func:`report_models`: its ``role`` (supervised or student), its
     Snakemake ``benchmark`` file and its ``definition`` (stage.json, where the train job
     records the device it ran on). The report's compute accounting reads these alone."""
-    return [{"role": model.role, "benchmark": model.file("benchmark.tsv"),
-             "definition": model.file("stage.json")} for model in report_models(plan)]
+    return [{"role": model.role, "benchmark": model.files.benchmark,
+             "definition": model.files.definition} for model in report_models(plan)]
 
 
 def report_settings(plan: Plan) -> dict:
@@ -222,8 +222,8 @@ def teacher_check_rows(plan: Plan) -> list[dict]:
             "threshold": defaults["threshold"],
             "train_images": teacher.settings["train"]["budget_images"],
             "monitor_images": teacher.settings["monitor_test_size"],
-            "files": {"eval": eval_file(plan, teacher), "history": teacher.file("history.csv"),
-                      "counts": f"{selection.dir}/candidates.json", **training_set_file(teacher),
+            "files": {"eval": eval_file(plan, teacher), "history": teacher.files.history,
+                      "counts": selection.files.summary, **training_set_file(teacher),
                       **{f"paper_{spec.teacher_numbers}": str(spec.paper_csv)
                          for spec in TABLES.values() if spec.teacher_numbers}}})
     return result

@@ -4,13 +4,13 @@ A folder's name is its stage's definition: readable where it fits, and otherwise
 hex digits hashing the whole definition, parents included (the teacher a selection
 reads, the training set a student learns from), listed in the folder's ``stage.json``::
 
-    results/splits/ratio0.1-seed0-random-all/               labeled ratio, seed, mode, pool
-    results/models/resnet20-ra2m27-1a2b3c4d/                a supervised model (a teacher)
-    results/models/resnet20-ra2m27-1a2b3c4d/eval-all/       its clean evaluation
-    results/models/resnet20-ra2m27-1a2b3c4d/robustness-5e6f7a8b/   FGSM, CIFAR-10-C/-P
-    results/pseudo_labels/hard-t0.8-0b1c2d3e/               label type, threshold, teacher
-    results/trainsets/balance-min4000-gap1000-4f5a6b7c/     balancing sizes, pseudo labels
-    results/models/resnet26-ra2m27-sd0.8-do0.5-9c8d7e6f/    a student: network, noise, set
+    results/splits/ratio0.1-seed0-random-all/                 labeled ratio, seed, mode, pool
+    results/models/resnet20-ra2m27-bf16-1a2b3c4d/             a supervised model (a teacher)
+    results/models/resnet20-ra2m27-bf16-1a2b3c4d/eval-all/    its clean evaluation
+    results/models/resnet20-ra2m27-bf16-1a2b3c4d/robustness-5e6f7a8b/   FGSM, CIFAR-10-C/-P
+    results/pseudo_labels/hard-t0.8-0b1c2d3e/                 label type, threshold, teacher
+    results/trainsets/balance-min4000-gap1000-4f5a6b7c/       balancing sizes, pseudo labels
+    results/models/resnet26-ra2m27-sd0.8-do0.5-bf16-9c8d7e6f/ a student: network, noise, set
 
 Two experiments that share a prefix of their chains therefore share its folders, whatever
 their names and their order in ``config.yaml``, and an edit that does not change a stage's
@@ -19,6 +19,11 @@ definition never moves it. Experiment names are labels only: :meth:`Plan.where` 
 receives and nothing else, so a setting reaches exactly the jobs it defines. The folders
 are flat, not nested along the chain, so a path stays short (a cluster's log folder is
 named after it).
+
+A model's folder names its network, its noise (RandAugment, then stochastic depth, dropout
+and mixup where used) and its arithmetic (the precision, ``-compiled`` under compile)
+before the hash. Each folder holds the files its rules write there, named in
+:mod:`noisy.filenames` (a stage's ``files``, by role).
 """
 
 from __future__ import annotations
@@ -26,7 +31,19 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
+from noisy.filenames import (
+    BALANCING,
+    EVALUATION,
+    PREDICTION,
+    ROBUSTNESS,
+    SELECTION,
+    SPLIT,
+    TRAINING,
+    Files,
+    in_folder,
+)
 from noisy.precision import resolve_precision, training_definition
 from noisy.workflow.config import (
     ConfigError,
@@ -54,66 +71,76 @@ def _size_tag(value: int | None) -> str:
     return "all" if value is None else f"{value}pc"
 
 
+class _Folder:
+    """A stage's folder (``dir``) and the files the rules of ``written_by`` write there."""
+
+    dir: str
+    written_by: tuple[Files, ...] = ()
+
+    @property
+    def files(self) -> SimpleNamespace:
+        """The path of each of its files, by role: ``model.files.history``."""
+        return in_folder(self.dir, *self.written_by)
+
+
 @dataclass(eq=False)
-class Split:
+class Split(_Folder):
     """The labeled/unlabeled split of the train set (a pure function of its settings)."""
 
     dir: str
     settings: dict
-
-    @property
-    def file(self) -> str:
-        return f"{self.dir}/split.npz"
+    written_by = (SPLIT,)
 
 
 @dataclass(eq=False)
-class Model:
+class Model(_Folder):
     """A trained network: on the labeled part of ``split`` (supervised) or, a student, on the
-    training set of ``balanced`` (its trainset.npz)."""
+    training set of ``balanced``; its folder also holds its predictions (as a teacher)."""
 
     dir: str
     network: str
     settings: dict  # arch, train, monitor_test_size
     split: Split
     balanced: BalancedSet | None = None
+    written_by = (TRAINING, PREDICTION)
 
     @property
     def role(self) -> str:
         return "supervised" if self.balanced is None else "student"
 
-    def file(self, name: str) -> str:
-        return f"{self.dir}/{name}"
-
 
 @dataclass(eq=False)
-class Selection:
+class Selection(_Folder):
     """The labeled images plus the teacher's confident pseudo labels (before balancing)."""
 
     dir: str
     teacher: Model
     settings: dict  # label_type, threshold (and smoothing for smooth labels)
+    written_by = (SELECTION,)
 
 
 @dataclass(eq=False)
-class BalancedSet:
-    """A selection's classes balanced: the training set of a student (trainset.npz)."""
+class BalancedSet(_Folder):
+    """A selection's classes balanced: the training set of a student."""
 
     dir: str
     selection: Selection
     settings: dict  # min_per_class, max_gap
+    written_by = (BALANCING,)
 
 
 @dataclass(eq=False)
-class Evaluation:
+class Evaluation(_Folder):
     """Clean top-1/top-5, calibration and confusion matrix of a model on the test set."""
 
     dir: str
     model: Model
     settings: dict  # test_per_class
+    written_by = (EVALUATION,)
 
 
 @dataclass(eq=False)
-class Robustness:
+class Robustness(_Folder):
     """FGSM, CIFAR-10-C and CIFAR-10-P evaluation of a model."""
 
     dir: str
@@ -121,6 +148,7 @@ class Robustness:
     settings: dict
     corruptions: list[str]
     perturbations: list[str]
+    written_by = (ROBUSTNESS,)
 
 
 @dataclass(eq=False)

@@ -138,12 +138,12 @@ def experiments(config: dict, table: str) -> list[tuple[str, str]]:
 
 def eval_file(plan: Plan, model: Model) -> str:
     """The clean evaluation (eval.json) of a model."""
-    return f"{plan.evaluation(model).dir}/eval.json"
+    return plan.evaluation(model).files.metrics
 
 
 def robustness_file(plan: Plan, model: Model) -> str:
     """The robustness evaluation (robustness.json) of a model."""
-    return f"{plan.robustness(model).dir}/robustness.json"
+    return plan.robustness(model).files.metrics
 
 
 def training_set_file(model: Model) -> dict[str, str]:
@@ -151,8 +151,8 @@ def training_set_file(model: Model) -> dict[str, str]:
     pseudo-labeled images: ``trainset`` (a student's balanced set, trainset.json) or
     ``split`` (a supervised model's split, split.json: its labeled images, no pseudo label)."""
     if model.balanced is None:
-        return {"split": f"{model.split.dir}/split.json"}
-    return {"trainset": f"{model.balanced.dir}/trainset.json"}
+        return {"split": model.split.files.summary}
+    return {"trainset": model.balanced.files.summary}
 
 
 def rows(plan: Plan, table: str) -> list[dict]:
@@ -208,7 +208,7 @@ def _teacher_rows(plan: Plan, spec: TableSpec, chain: Chain) -> list[dict]:
 
 
 def _counts_file(chain: Chain, link: int) -> str:
-    return f"{chain.links[link].selection.dir}/candidates.json"
+    return chain.links[link].selection.files.summary
 
 
 def _chain_rows(plan: Plan, spec: TableSpec, label: str, chain: Chain) -> list[dict]:

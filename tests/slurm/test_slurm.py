@@ -24,6 +24,7 @@ import torch
 import yaml
 from conftest import make_archive, make_image_folder
 
+from noisy.filenames import TRAINING
 from noisy.workflow.config import load
 from noisy.workflow.stages import Model, Plan
 
@@ -47,7 +48,7 @@ SUBMITTED = re.compile(r"^Job (\d+) has been submitted with SLURM jobid", re.M)
 TRAINED_EPOCH = re.compile(r"epoch \d+/\d+ lr ")
 RESUMED = re.compile(r"resuming from|training already finished")
 # What Snakemake deletes of a training that SLURM recorded as TIMEOUT: the rule's outputs.
-TRAINING_OUTPUTS = ("model.pt", "history.csv", "stage.json")
+TRAINING_OUTPUTS = tuple(TRAINING.outputs)  # by role: model, history, definition
 
 
 def plan(profile: str = "slurm-cpu", config=()) -> Plan:
@@ -125,7 +126,7 @@ def running_training(run: Path, process: subprocess.Popen, training: Model) -> s
     deadline = time.time() + 900
     while time.time() < deadline and process.poll() is None:
         running = squeue("-t", "RUNNING")
-        if (run / training.file("state.pt")).exists() and running:
+        if (run / training.files.state).exists() and running:
             return running[0]
         time.sleep(1)
     output = process.communicate()[0] if process.poll() is not None else ""
@@ -165,7 +166,7 @@ def training() -> Model:
 def chain(tmp_path_factory, source):
     """A teacher and one student, with every job through sbatch: (run folder, output)."""
     run = new_run(tmp_path_factory, "chain")
-    output = finish(snakemake(run, source, student().file("model.pt")))
+    output = finish(snakemake(run, source, student().files.model))
     return run, output
 
 
@@ -173,8 +174,8 @@ def chain(tmp_path_factory, source):
 def undisturbed(chain, source, training):
     """The training of every fault test, run once without faults: its run folder and weights."""
     run, _ = chain
-    finish(snakemake(run, source, training.file("model.pt"), config=FAULT_CONFIG))
-    return run, weights(run / training.file("model.pt"))
+    finish(snakemake(run, source, training.files.model, config=FAULT_CONFIG))
+    return run, weights(run / training.files.model)
 
 
 @pytest.fixture
@@ -186,7 +187,7 @@ def fresh_run(tmp_path_factory, chain, request) -> Path:
 
 def test_teacher_and_student_complete_through_sbatch(chain):
     run, output = chain
-    assert (run / student().file("model.pt")).exists()
+    assert (run / student().files.model).exists()
     # One training rule for the teacher and the student, one prediction (the teacher's).
     expected = {"prepare_data": 1, "split": 1, "train": 2, "predict": 1,
                 "select_pseudo_labels": 1, "balance_classes": 1}
@@ -195,36 +196,36 @@ def test_teacher_and_student_complete_through_sbatch(chain):
 
 def test_scancel_is_retried_and_resumes_to_the_same_weights(fresh_run, source, undisturbed,
                                                             training):
-    process = snakemake(fresh_run, source, training.file("model.pt"), config=FAULT_CONFIG)
+    process = snakemake(fresh_run, source, training.files.model, config=FAULT_CONFIG)
     subprocess.run(["scancel", running_training(fresh_run, process, training)], check=True)
     output = finish(process)
     assert submissions(output, "train") == 2
-    assert "resuming from" in (fresh_run / training.file("train.log")).read_text()
-    assert_same_weights(fresh_run / training.file("model.pt"), undisturbed[1])
+    assert "resuming from" in (fresh_run / training.files.log).read_text()
+    assert_same_weights(fresh_run / training.files.model, undisturbed[1])
 
 
 def test_time_limit_is_retried_resumed_and_completed(fresh_run, source, undisturbed, training):
     # One minute per attempt for a longer training (sized from the undisturbed run's
     # speed): each attempt is stopped with TIMEOUT and resumes from the state the
     # previous one saved, until one finishes.
-    history = undisturbed[0] / training.file("history.csv")
+    history = undisturbed[0] / training.files.history
     speed = pd.read_csv(history)["images_per_s"].median()
     epochs = max(10, round(speed * TIME_LIMITED_SECONDS / TRAIN_SIZE))
     config = [f"full_budget={epochs * TRAIN_SIZE}", "checkpoint_interval_s=5"]
     limited = fault_training(config)
     limit = ["--set-resources", "train:runtime=1", "--retries", "8"]
-    output = finish(snakemake(fresh_run, source, limited.file("model.pt"), args=limit,
+    output = finish(snakemake(fresh_run, source, limited.files.model, args=limit,
                               config=config))
     assert "SLURM status is: 'TIMEOUT'" in output
     assert submissions(output, "train") >= 2
     # The last attempt resumed, or found the training finished by one that SLURM still
     # recorded as TIMEOUT (Snakemake then deletes the outputs it wrote).
-    assert RESUMED.search((fresh_run / limited.file("train.log")).read_text())
-    assert (fresh_run / limited.file("history.csv")).exists()
+    assert RESUMED.search((fresh_run / limited.files.log).read_text())
+    assert (fresh_run / limited.files.history).exists()
 
 
 def test_requeue_resumes_to_the_same_weights(fresh_run, source, undisturbed, training):
-    process = snakemake(fresh_run, source, training.file("model.pt"), config=FAULT_CONFIG)
+    process = snakemake(fresh_run, source, training.files.model, config=FAULT_CONFIG)
     job = running_training(fresh_run, process, training)
     subprocess.run(["scontrol", "requeue", job], check=True)  # as a preemption does
     # A requeued job waits ~2 min (BeginTime) before it may start again; start it now.
@@ -234,8 +235,8 @@ def test_requeue_resumes_to_the_same_weights(fresh_run, source, undisturbed, tra
     subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
     output = finish(process)
     assert submissions(output, "train") == 1  # SLURM reran it, same job id
-    assert "resuming from" in (fresh_run / training.file("train.log")).read_text()
-    assert_same_weights(fresh_run / training.file("model.pt"), undisturbed[1])
+    assert "resuming from" in (fresh_run / training.files.log).read_text()
+    assert_same_weights(fresh_run / training.files.model, undisturbed[1])
 
 
 def test_outputs_deleted_after_the_training_finished_are_rewritten_without_training(
@@ -243,16 +244,17 @@ def test_outputs_deleted_after_the_training_finished_are_rewritten_without_train
     # What Snakemake does to a job that finished just after its time limit (SLURM says
     # TIMEOUT though every step exited 0): delete its outputs, then submit it again.
     run, reference = undisturbed
-    written = {name: (run / training.file(name)).read_bytes() for name in TRAINING_OUTPUTS}
-    for name in TRAINING_OUTPUTS:
-        (run / training.file(name)).unlink()
-    output = finish(snakemake(run, source, training.file("model.pt"), config=FAULT_CONFIG))
+    paths = {role: run / getattr(training.files, role) for role in TRAINING_OUTPUTS}
+    written = {role: path.read_bytes() for role, path in paths.items()}
+    for path in paths.values():
+        path.unlink()
+    output = finish(snakemake(run, source, training.files.model, config=FAULT_CONFIG))
     assert submissions(output, "train") == 1
-    log = (run / training.file("train.log")).read_text()
+    log = (run / training.files.log).read_text()
     assert not TRAINED_EPOCH.search(log), f"epochs were trained again:\n{log[-2000:]}"
-    for name in ("history.csv", "stage.json"):
-        assert (run / training.file(name)).read_bytes() == written[name], name
-    assert_same_weights(run / training.file("model.pt"), reference)
+    for role in ("history", "definition"):
+        assert paths[role].read_bytes() == written[role], role
+    assert_same_weights(run / training.files.model, reference)
 
 
 def clean_evaluation(profile: str) -> str:
