@@ -400,7 +400,7 @@ def device_report(device_name: str, quick: bool) -> dict:
               "torchvision": torchvision.__version__, "numpy": numpy.__version__,
               "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
               "cpus": os.cpu_count(), "device": str(device),
-              "precision": resolve_precision("auto", device_name)}
+              "precision": resolve_precision("auto")}
     if device.type == "cuda":
         properties = torch.cuda.get_device_properties(device)
         report["gpu"] = {"name": properties.name,

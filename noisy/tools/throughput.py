@@ -123,7 +123,7 @@ def probe(networks: list[str], device: str = "auto", batch_size: int = 512, step
     """Images/s of training steps (at ``precision``; ``auto`` as the plan resolves it) and
     of inference (fp32) per network on ``device``: with ``jobs`` processes sharing the
     device and timing together, their sum (what the device sustains)."""
-    precision = resolve_precision(precision, device)
+    precision = resolve_precision(precision)
     arguments = (networks, device, batch_size, steps, threads, precision)
     if jobs == 1:
         results = [_probe_networks(*arguments)]

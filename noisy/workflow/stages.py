@@ -5,12 +5,12 @@ hex digits hashing the whole definition, parents included (the teacher a selecti
 reads, the training set a student learns from), listed in the folder's ``stage.json``::
 
     results/splits/ratio0.1-seed0-random-all/                 labeled ratio, seed, mode, pool
-    results/models/resnet20-ra2m27-bf16-1a2b3c4d/             a supervised model (a teacher)
-    results/models/resnet20-ra2m27-bf16-1a2b3c4d/eval-all/    its clean evaluation
-    results/models/resnet20-ra2m27-bf16-1a2b3c4d/robustness-5e6f7a8b/   FGSM, CIFAR-10-C/-P
+    results/models/resnet20-ra2m27-fp32-1a2b3c4d/             a supervised model (a teacher)
+    results/models/resnet20-ra2m27-fp32-1a2b3c4d/eval-all/    its clean evaluation
+    results/models/resnet20-ra2m27-fp32-1a2b3c4d/robustness-5e6f7a8b/   FGSM, CIFAR-10-C/-P
     results/pseudo_labels/hard-t0.8-0b1c2d3e/                 label type, threshold, teacher
     results/trainsets/balance-min4000-gap1000-4f5a6b7c/       balancing sizes, pseudo labels
-    results/models/resnet26-ra2m27-sd0.8-do0.5-bf16-9c8d7e6f/ a student: network, noise, set
+    results/models/resnet26-ra2m27-sd0.8-do0.5-fp32-9c8d7e6f/ a student: network, noise, set
 
 Two experiments that share a prefix of their chains therefore share its folders, whatever
 their names and their order in ``config.yaml``, and an edit that does not change a stage's
@@ -54,11 +54,16 @@ from noisy.workflow.config import (
     ratio_tag,
 )
 
-SPLITS = "results/splits"
-MODELS = "results/models"
-PSEUDO_LABELS = "results/pseudo_labels"
-BALANCED_SETS = "results/trainsets"
-ROBUSTNESS_SETS = "results/robustness"
+RESULTS = "results"
+SPLITS = f"{RESULTS}/splits"
+MODELS = f"{RESULTS}/models"
+PSEUDO_LABELS = f"{RESULTS}/pseudo_labels"
+BALANCED_SETS = f"{RESULTS}/trainsets"
+ROBUSTNESS_SETS = f"{RESULTS}/robustness"
+PREPARED_DATA_FOLDER = f"{RESULTS}/data"
+# The folders under results/ that every run shares.
+SHARED_FOLDERS = (PREPARED_DATA_FOLDER, SPLITS, MODELS, PSEUDO_LABELS, BALANCED_SETS,
+                  ROBUSTNESS_SETS)
 
 
 def definition_hash(definition: dict) -> str:
@@ -193,7 +198,7 @@ class Plan:
     def __init__(self, config: dict):
         self.config = config
         self.preset = preset(config)
-        self.precision = resolve_precision(config["precision"], config["device"])
+        self.precision = resolve_precision(config["precision"])
         self._stages: dict[str, object] = {}
         self._robustness_sets = self._generated_sets()
         self.chains = {(name, seed): self._chain(name, seed)
