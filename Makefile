@@ -35,18 +35,19 @@ demo: $(VENV)/.installed
 		--config $(DEMO_CONFIG) data_source=$(DATA) -- results/report.md
 
 # Does self-training help at the paper's data and balancing sizes? The teacher, two ResNet-26
-# students (with and without model noise) and their yardstick, ~1 h on 2 cores (README).
+# students (with and without model noise) and their yardstick, ~1 h on 2 cores
+# (benchmarks/README.md). Its final outputs go to results/small/ (config `run`).
 small: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete \
-		--config scale=small data_source=$(DATA) -- results/self_training.csv
+		--config scale=small run=small data_source=$(DATA) -- results/small/self_training.csv
 
 # The paper's first number: the 10%-label ResNet-20 teacher at the paper's settings (5,000
 # labels, 5,000,000 images, batch 512), scored on all 10,000 test images, its candidates at
-# 0.8 counted, beside Tables 1, 4 and 5 (results/teacher_check.csv). README: wall time.
+# 0.8 counted, beside Tables 1, 4 and 5 (results/paper/teacher_check.csv). README: wall time.
 paper-teacher: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete \
-		--config scale=paper data_source=$(DATA) -- results/teacher_check.csv
-	@column -s, -t < results/teacher_check.csv
+		--config scale=paper run=paper data_source=$(DATA) -- results/paper/teacher_check.csv
+	@column -s, -t < results/paper/teacher_check.csv
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
@@ -61,7 +62,7 @@ test-slurm: $(VENV)/.installed
 		|| status=$$?; \
 	tests/slurm/stop.sh; exit $$status
 
-# What travels to a lent GPU beside the repository (README, "GPU"); prints its size.
+# What travels to a lent GPU beside the repository (docs/running.md, "GPU check"); prints its size.
 gpu-bundle: $(VENV)/.installed
 	@test -n "$(GPU_DATA)" || { echo "make gpu-bundle: name the CIFAR-10 archive, GPU_DATA=PATH"; exit 2; }
 	$(BIN)/python -m devtools gpu-bundle --out gpu --data $(GPU_DATA) --device cuda \

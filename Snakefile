@@ -1,5 +1,5 @@
 # noisy: Noisy Student self-training on CIFAR-10, every table and figure of the paper
-# as one resumable dependency graph. Usage: snakemake --cores 2 results/table1.csv
+# as one resumable dependency graph. Usage: snakemake --cores 1 results/table1.csv
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -20,5 +20,5 @@ include: "rules/report.smk"
 
 rule all:
     input:
-        "results/report.md",
+        f"{FINAL}/report.md",
     default_target: True

@@ -45,7 +45,8 @@ PREPARED_DATA = Files("prepare_data", {"data": "cifar10.npz", "summary": "cifar1
 SPLIT = Files("split", {"split": "split.npz", "summary": "split.json"}, {"log": "split.log"})
 TRAINING = Files("train",
                  {"model": "model.pt", "history": "history.csv", "definition": DEFINITION},
-                 {"log": "train.log", "benchmark": "benchmark.tsv", "state": "state.pt"},
+                 {"log": "train.log", "benchmark": "benchmark.tsv", "state": "state.pt",
+                  "tensorboard": "events"},  # a folder, written with config tensorboard
                  {"model": "the training's kept final state ({state} beside it) rewrites the "
                            "model without training"})
 PREDICTION = Files("predict", {"predictions": "predictions.npz"},

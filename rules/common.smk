@@ -22,6 +22,7 @@ from noisy.workflow.stages import (  # noqa: E402
     RobustnessSet,
     Selection,
     Split,
+    PREPARED_DATA_FOLDER,
 )
 
 # Jobs run `python -m noisy ...` with this checkout's package. Without conda they use
@@ -29,13 +30,24 @@ from noisy.workflow.stages import (  # noqa: E402
 _prefix = f"export PYTHONPATH={workflow.basedir}:$PYTHONPATH; "
 if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
     _prefix += f"export PATH={os.path.dirname(sys.executable)}:$PATH; "
-shell.prefix(_prefix)
 
 config.update(noisy_config.coerce_cli_values(config))
 noisy_config.check_schema(config, os.path.join(workflow.basedir, "schemas/config.schema.yaml"))
 noisy_config.check(config)
+# Config `tensorboard`: trainings also write event files. Passed outside the rules' commands,
+# since watching a training changes nothing it computes (turning it on redoes no job).
+if config.get("tensorboard"):
+    if not importlib.util.find_spec("tensorboard"):
+        raise WorkflowError(
+            "config key 'tensorboard': needs the tensorboard package: "
+            "pip install -e '.[tensorboard]' (or --config tensorboard=false)"
+        )
+    _prefix += "export NOISY_TENSORBOARD=1; "
+shell.prefix(_prefix)
 PLAN = Plan(config)
-DATA_FOLDER = in_folder("results/data", PREPARED_DATA)
+# The run's tables, figures, checks and report: results/, or results/<run>/ for `run`.
+FINAL = outputs.final_folder(config)
+DATA_FOLDER = in_folder(PREPARED_DATA_FOLDER, PREPARED_DATA)
 DATA = DATA_FOLDER.data
 DATA_SUMMARY = DATA_FOLDER.summary
 # Training, prediction and evaluation jobs hold one unit of the `gpu` resource unless

@@ -1,4 +1,4 @@
-# Figures and the finished report (results/report.md, results/report.html). Which tables
+# Figures and the finished report (report.md, report.html in the run's FINAL folder). Which tables
 # the report covers comes from config `report_tables`; the figures it shows (with their
 # captions), the paper's tables it compares with and the trainings whose hours it counts
 # follow from those tables (noisy.workflow.outputs).
@@ -6,12 +6,12 @@ rule figure1:
     input:
         lambda wildcards: [entry["path"] for entry in fgsm_entries(wildcards)],
     output:
-        png=report("results/figure1.png", caption="../report/figure1.rst", category="Figures"),
-        csv=report("results/figure1.csv", caption="../report/figure1.rst", category="Figures"),
+        png=report(f"{FINAL}/figure1.png", caption="../report/figure1.rst", category="Figures"),
+        csv=report(f"{FINAL}/figure1.csv", caption="../report/figure1.rst", category="Figures"),
     params:
         entries=lambda wildcards: as_json(fgsm_entries(wildcards)),
     log:
-        "results/logs/figure1.log",
+        f"{FINAL}/logs/figure1.log",
     conda:
         "../environment.yml"
     shell:
@@ -26,14 +26,14 @@ rule training_curves:
         ),
     output:
         report(
-            "results/figures/training_curves.png",
+            f"{FINAL}/figures/training_curves.png",
             caption="../report/training_curves.rst",
             category="Figures",
         ),
     params:
         entries=lambda wildcards: as_json(training_curve_entries(wildcards)),
     log:
-        "results/logs/training_curves.log",
+        f"{FINAL}/logs/training_curves.log",
     conda:
         "../environment.yml"
     shell:
@@ -46,12 +46,12 @@ rule class_counts:
         outputs.class_count_tables(config),
     output:
         report(
-            "results/figures/class_counts.png",
+            f"{FINAL}/figures/class_counts.png",
             caption="../report/class_counts.rst",
             category="Figures",
         ),
     log:
-        "results/logs/class_counts.log",
+        f"{FINAL}/logs/class_counts.log",
     conda:
         "../environment.yml"
     shell:
@@ -60,11 +60,11 @@ rule class_counts:
 
 rule seed_spread:
     input:
-        table=outputs.table_file("{table}"),
+        table=outputs.table_file(config, "{table}"),
         paper=lambda wildcards: str(tables.TABLES[wildcards.table].paper_csv),
     output:
         report(
-            "results/figures/seed_spread_{table}.png",
+            f"{FINAL}/figures/seed_spread_{{table}}.png",
             caption="../report/seed_spread.rst",
             category="Figures",
             subcategory="Seed spread",
@@ -72,7 +72,7 @@ rule seed_spread:
     params:
         settings=as_json({"labeled_ratios": config["table1"]["labeled_ratios"]}),
     log:
-        "results/logs/seed_spread_{table}.log",
+        f"{FINAL}/logs/seed_spread_{{table}}.log",
     conda:
         "../environment.yml"
     shell:
@@ -90,8 +90,8 @@ rule report:
         definitions=lambda wildcards: [e["definition"] for e in report_trainings(wildcards)],
         data_summary=DATA_SUMMARY,
     output:
-        md=report("results/report.md", caption="../report/report.rst", category="Report"),
-        html=report("results/report.html", caption="../report/report.rst", category="Report"),
+        md=report(f"{FINAL}/report.md", caption="../report/report.rst", category="Report"),
+        html=report(f"{FINAL}/report.html", caption="../report/report.rst", category="Report"),
     params:
         settings=as_json(outputs.report_settings(PLAN)),
         tables=as_json(outputs.report_table_entries(config)),
@@ -99,7 +99,7 @@ rule report:
         confusions=lambda wildcards: as_json(report_confusions(wildcards)),
         trainings=lambda wildcards: as_json(report_trainings(wildcards)),
     log:
-        "results/logs/report.log",
+        f"{FINAL}/logs/report.log",
     conda:
         "../environment.yml"
     shell:

@@ -46,14 +46,14 @@ rule corruption_grid:
         data=DATA,
     output:
         report(
-            "results/figures/corruption_grid.png",
+            f"{FINAL}/figures/corruption_grid.png",
             caption="../report/corruption_grid.rst",
             category="Figures",
         ),
     params:
         settings=as_json({"seed": config["robustness"]["seed"]}),
     log:
-        "results/figures/corruption_grid.log",
+        f"{FINAL}/figures/corruption_grid.log",
     conda:
         "../environment.yml"
     shell:

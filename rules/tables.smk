@@ -6,7 +6,7 @@ rule table:
         lambda wildcards: tables.input_files(table_rows(wildcards)),
     output:
         report(
-            "results/{table}.csv",
+            f"{FINAL}/{{table}}.csv",
             caption="../report/tables.rst",
             category="Tables",
             subcategory="{table}",
@@ -14,7 +14,7 @@ rule table:
     params:
         rows=lambda wildcards: as_json(table_rows(wildcards)),
     log:
-        "results/logs/{table}.log",
+        f"{FINAL}/logs/{{table}}.log",
     conda:
         "../environment.yml"
     shell:
@@ -28,14 +28,14 @@ rule self_training_check:
         lambda wildcards: tables.input_files(outputs.self_training_rows(PLAN)),
     output:
         report(
-            "results/self_training.csv",
+            f"{FINAL}/self_training.csv",
             caption="../report/self_training.rst",
             category="Tables",
         ),
     params:
         rows=lambda wildcards: as_json(outputs.self_training_rows(PLAN)),
     log:
-        "results/logs/self_training.log",
+        f"{FINAL}/logs/self_training.log",
     conda:
         "../environment.yml"
     shell:
@@ -48,14 +48,14 @@ rule teacher_check:
         lambda wildcards: tables.input_files(outputs.teacher_check_rows(PLAN)),
     output:
         report(
-            "results/teacher_check.csv",
+            f"{FINAL}/teacher_check.csv",
             caption="../report/teacher_check.rst",
             category="Tables",
         ),
     params:
         rows=lambda wildcards: as_json(outputs.teacher_check_rows(PLAN)),
     log:
-        "results/logs/teacher_check.log",
+        f"{FINAL}/logs/teacher_check.log",
     conda:
         "../environment.yml"
     shell:

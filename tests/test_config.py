@@ -9,6 +9,7 @@ import yaml
 from noisy.method.split import make_split
 from noisy.method.subsets import per_class_subset
 from noisy.workflow import config as noisy_config
+from noisy.workflow import outputs
 from noisy.workflow.stages import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +31,8 @@ def test_the_shipped_config_is_valid(config):
     ({"seeds": "zero"}, "config key 'seeds'"),
     ({"split_mode": "clustered"}, "config key 'split_mode'"),
     ({"student_budget": -5}, "config key 'student_budget'"),
+    ({"run": "../elsewhere"}, "config key 'run'"),
+    ({"tensorboard": "sometimes"}, "config key 'tensorboard'"),
     ({"table1": {"networks": ["resnet18"], "labeled_ratios": [0.1]}},
      "config key 'table1.networks.0'"),
 ])
@@ -37,6 +40,14 @@ def test_schema_rejects_bad_values_naming_the_key(config, change, named):
     config.update(change)
     with pytest.raises(noisy_config.ConfigError, match=named.replace(".", r"\.")):
         noisy_config.check_schema(config, SCHEMA)
+
+
+def test_a_named_run_has_its_own_final_folder_but_not_a_shared_ones_name(config):
+    assert outputs.final_folder(config) == "results"
+    assert outputs.table_file({**config, "run": "small"}, "table7") == "results/small/table7.csv"
+    for taken in ("models", "data", "figures"):
+        with pytest.raises(noisy_config.ConfigError, match=f"config key 'run': '{taken}'"):
+            outputs.final_folder({**config, "run": taken})
 
 
 def test_typo_in_an_experiment_is_named(config):
@@ -105,10 +116,11 @@ def test_the_ci_scale_labels_every_class_and_the_papers_scales_draw_at_random(co
 
 def test_command_line_lists_get_their_types_back():
     parsed = {"seeds": ["0", "1"], "x": {"y": ["0.5", "a"], "z": "0.3", "w": "true"},
-              "data_source": "123", "train_per_class": "null"}
+              "data_source": "123", "train_per_class": "null", "compile": "true",
+              "tensorboard": "false", "run": "2024"}
     assert noisy_config.coerce_cli_values(parsed) == {
         "seeds": [0, 1], "x": {"y": [0.5, "a"], "z": 0.3, "w": True}, "data_source": "123",
-        "train_per_class": None}
+        "train_per_class": None, "compile": True, "tensorboard": False, "run": "2024"}
 
 
 def test_top_level_keys_override_the_preset(config):

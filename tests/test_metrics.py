@@ -330,6 +330,9 @@ def test_corruption_errors_and_relative_mce_match_hendrycks():
                                     names=expected["corruptions"])
     assert summary["mean_error"] == pytest.approx(
         100 * expected["mean_corruption_error_model"], abs=1e-4)
+    # RobustBench's CIFAR-10-C accuracy: the mean of the reference's accuracies
+    assert summary["mean_accuracy"] == pytest.approx(
+        100 * (1 - expected["mean_corruption_error_model"]), abs=1e-4)
     assert summary["relative_mce"] == pytest.approx(expected["relative_mce"], abs=1e-3)
     assert summary["mce"] == pytest.approx(expected["mce"], abs=1e-3)
     for name in expected["corruptions"]:

@@ -11,15 +11,25 @@ labeled and pseudo-labeled images it learned from is its training set's summary
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
+
 import numpy as np
 
+from noisy.filenames import TRAINING, in_folder
 from noisy.jobs import add_data, add_device, add_out, add_settings, write_definition
 from noisy.method.data import Dataset, load
 from noisy.method.device import describe, use_device
 from noisy.method.models import Architecture
 from noisy.method.pseudo_labels import TargetSet, labeled_targets
 from noisy.method.split import load_split
+from noisy.method.tensorboard_events import TensorBoardHistory
 from noisy.method.training import TrainSettings, monitor_indices, train
+
+# Set to 1 (config `tensorboard`, through the rules' shell prefix): also write TensorBoard
+# event files into the model's folder. How a training is watched, not what it computes.
+TENSORBOARD_VARIABLE = "NOISY_TENSORBOARD"
 
 
 def add_arguments(parser) -> None:
@@ -51,7 +61,15 @@ def _student_part(dataset: Dataset, trainset_path: str) -> tuple[np.ndarray, np.
     return dataset.train_images[trainset.indices], trainset.targets
 
 
+def _history_watcher(model_path: str):
+    """TensorBoard event files beside the model when :data:`TENSORBOARD_VARIABLE` asks."""
+    if os.environ.get(TENSORBOARD_VARIABLE) != "1":
+        return contextlib.nullcontext()
+    return TensorBoardHistory(in_folder(str(Path(model_path).parent), TRAINING).tensorboard)
+
+
 def run(args) -> None:
+    watcher = _history_watcher(args.out)
     device = use_device(args.device, args.threads)
     write_definition(args, ran_on=describe(device), data=args.data, split=args.split,
                      trainset=args.trainset)
@@ -64,6 +82,8 @@ def run(args) -> None:
     arch = Architecture(num_classes=len(dataset.classes), **args.settings["arch"])
     settings = TrainSettings(**args.settings["train"],
                              checkpoint_interval_s=args.checkpoint_interval_s)
-    train(arch, settings, images, targets, dataset.test_images[monitor],
-          dataset.test_labels[monitor], args.out, args.history, args.state,
-          {"role": "supervised" if args.split else "student", "seed": settings.seed}, device)
+    with watcher as on_history_row:
+        train(arch, settings, images, targets, dataset.test_images[monitor],
+              dataset.test_labels[monitor], args.out, args.history, args.state,
+              {"role": "supervised" if args.split else "student", "seed": settings.seed}, device,
+              on_history_row)

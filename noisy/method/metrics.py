@@ -173,10 +173,12 @@ def summarise_corruptions(model: Mapping[str, np.ndarray], clean_error_model: fl
         {"names": [...],
          "corruptions": {name: {"mean_error", "ce", "relative_ce",
                                 "relative_numerator", "relative_denominator"}},
-         "mean_error", "mce", "relative_mce", "unstable": [...], "undefined": [...]}
+         "mean_error", "mean_accuracy", "mce", "relative_mce", "unstable": [...],
+         "undefined": [...]}
 
     ``ce``, ``relative_ce``, ``mce`` and ``relative_mce`` are x100; ``mean_error`` is the
-    plain mean error over the corruptions x severities (needs no baseline); the
+    plain mean error over the corruptions x severities (needs no baseline) and
+    ``mean_accuracy`` 100 minus it (RobustBench's CIFAR-10-C accuracy); the
     relative numerator/denominator are summed percentage points; ``unstable`` lists the
     corruptions whose relative-CE denominator is below ``MIN_STABLE_DENOMINATOR``.
     ``undefined`` lists those where the baseline does not degrade at all (denominator 0,
@@ -198,10 +200,12 @@ def summarise_corruptions(model: Mapping[str, np.ndarray], clean_error_model: fl
             "relative_numerator": numerator,
             "relative_denominator": denominator,
         }
+    mean_error = float(np.mean([np.mean(model[name]) for name in names]))
     return {
         "names": names,
         "corruptions": per_corruption,
-        "mean_error": float(np.mean([np.mean(model[name]) for name in names])),
+        "mean_error": mean_error,
+        "mean_accuracy": 100.0 - mean_error,
         "mce": float(np.mean([row["ce"] for row in per_corruption.values()])),
         "relative_mce": _mean_where_defined([row["relative_ce"]
                                              for row in per_corruption.values()]),

@@ -176,13 +176,15 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
           train_targets: np.ndarray, test_images: np.ndarray, test_labels: np.ndarray,
           model_path: str | os.PathLike, history_path: str | os.PathLike,
           state_path: str | os.PathLike, metadata: dict | None = None,
-          device: torch.device = CPU) -> dict:
+          device: torch.device = CPU, on_history_row=None) -> dict:
     """Train ``arch`` from scratch on (images, target vectors) on ``device``; write model
     and history.
 
     ``train_images`` is (N, 32, 32, 3) uint8 (duplicates allowed), ``train_targets`` is
     (N, K) float. ``test_images``/``test_labels`` are only monitored, never used to
-    choose the model. Resumes from ``state_path`` when it holds this job's state; raises
+    choose the model. ``on_history_row``, if given, is called with each new history row
+    (e.g. :class:`noisy.method.tensorboard_events.TensorBoardHistory`). Resumes from
+    ``state_path`` when it holds this job's state; raises
     :class:`noisy.method.resume.TrainingInterrupted` after saving the state on SIGTERM.
     Returns a summary (epochs, final accuracies, wall time).
     """
@@ -208,7 +210,7 @@ def train(arch: Architecture, settings: TrainSettings, train_images: np.ndarray,
                                    math.ceil(size / settings.batch_size), state, state_path,
                                    job_fingerprint, stop)
             history = _train_epochs(run, settings, arch, train_images, train_targets,
-                                    test_images, test_labels)
+                                    test_images, test_labels, on_history_row)
         save_model(model, model_path, **(metadata or {}))
         write_text(history_path, _history_csv(history))
     final = history[-1]
@@ -243,7 +245,7 @@ def _start_or_resume(model, settings: TrainSettings, device: torch.device, epoch
 
 def _train_epochs(run: TrainingRun, settings: TrainSettings, arch: Architecture,
                   train_images: np.ndarray, train_targets: np.ndarray, test_images: np.ndarray,
-                  test_labels: np.ndarray) -> list[dict]:
+                  test_labels: np.ndarray, on_history_row=None) -> list[dict]:
     """Train ``run`` to its last epoch, then save it as finished; return the history rows."""
     device, model = run.device, run.model
     step_model = torch.compile(model) if settings.compile else model
@@ -267,6 +269,8 @@ def _train_epochs(run: TrainingRun, settings: TrainSettings, arch: Architecture,
         sums = _train_one_epoch(run, settings, step_model, augment, images, targets)
         if run.epoch in monitored:
             run.history.append(_history_row(run, sums, size, test_x, test_y, first_epoch))
+            if on_history_row is not None:
+                on_history_row(run.history[-1])
         if run.epoch < epochs:
             run.save_if_due_or_stopped()
     run.save(finished=True)

@@ -33,7 +33,8 @@ SPREAD_SIGMAS = 2
 COUNT_COLUMNS = {"labeled", "pseudo", "params"}
 DECIMALS = {"ece": 4, "paper_ece": 4}
 HEADERS = {"ece": "ECE (paper's variant)", "extra:ece": "ECE (standard)",
-           "extra:mean_corruption_error": "mean corruption error (%)"}
+           "extra:c_clean_accuracy": "clean top-1 on the CIFAR-10-C images (%)",
+           "extra:mean_c_accuracy": "mean CIFAR-10-C top-1 (%)"}
 MARKS = {"agrees": "✓", "within spread": "≈", "differs": "✗"}
 TOLERANCE_TEXT = (
     "A reproduced value **agrees** when it is within the tolerance of the paper's: top-1 and "

@@ -23,7 +23,10 @@ ROBUSTNESS_KEYS = ("top1", "ece", "paper_ece", "corruption", "perturbation")
 
 
 def robustness_metrics(result: dict, baseline: dict) -> dict:
-    """top-1, ECE, relative mCE and mFR of one model against the baseline model."""
+    """top-1, ECE, relative mCE and mFR of one model against the baseline model, and the
+    plain accuracies users compare with: the mean CIFAR-10-C accuracy over the 15 benchmark
+    corruptions x 5 severities (RobustBench's convention) and the clean accuracy on the
+    same test images (``top1`` is on the whole evaluation set)."""
     corruption, base_corruption = result["corruption"], baseline["corruption"]
     names = list(corruption["errors"])
     summary = summarise_corruptions(corruption["errors"], corruption["clean_error"],
@@ -32,7 +35,7 @@ def robustness_metrics(result: dict, baseline: dict) -> dict:
     if summary["undefined"]:
         log.warning("relative mCE leaves out %s: the baseline's error does not grow with "
                     "severity there (too few test images?)", ", ".join(summary["undefined"]))
-    # The plain mean corruption error is quoted over the 15 benchmark corruptions.
+    # The plain mean accuracy is quoted over the 15 benchmark corruptions.
     benchmark_names = [name for name in BENCHMARK_CORRUPTIONS if name in corruption["errors"]]
     benchmark = summarise_corruptions(corruption["errors"], corruption["clean_error"],
                                       base_corruption["errors"], base_corruption["clean_error"],
@@ -44,7 +47,8 @@ def robustness_metrics(result: dict, baseline: dict) -> dict:
                     "few test images?)", ", ".join(flips["undefined"]))
     return {"top1": result["top1"], "ece": result["ece"], "rel_mce": summary["relative_mce"],
             "mfr": flips["mfr"], "paper_ece": result["paper_ece"],
-            "mean_corruption_error": benchmark.get("mean_error", float("nan"))}
+            "c_clean_accuracy": 100.0 - corruption["clean_error"],
+            "mean_c_accuracy": benchmark.get("mean_accuracy", float("nan"))}
 
 
 def _row_values(table: str, row: dict) -> dict:

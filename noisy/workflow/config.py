@@ -29,12 +29,17 @@ def coerce_cli_values(config: dict) -> dict:
     Snakemake parses ``--config key=[0,1]`` or ``key={a: 0.5}`` with YAML's BaseLoader,
     which keeps every nested item a string; this restores the types a config file would
     have given. A top-level ``null`` (``--config train_per_class=null``) becomes None, which
-    for a preset key means "take the preset"; other top-level values are left as
-    Snakemake parsed them.
+    for a preset key means "take the preset", and ``true``/``false`` (``--config
+    compile=true``) booleans; other top-level values are left as Snakemake parsed them
+    (numbers already are numbers; a run name such as ``2024`` stays as typed).
     """
     return {key: _coerce_nested(value) if isinstance(value, (dict, list))
-            else None if value == "null" else value
+            else None if value == "null" else BOOLEANS.get(value, value)
+            if isinstance(value, str) else value
             for key, value in config.items()}
+
+
+BOOLEANS = {"true": True, "false": False}
 
 
 def _coerce_nested(value: Any) -> Any:

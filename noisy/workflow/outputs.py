@@ -3,12 +3,16 @@
 ``report_tables`` in the config names the tables the report covers; the figures it
 shows follow from those tables, each with its caption, and so do the trainings whose
 hours it counts. Every file named here is a declared input of the rule that reads it.
+
+A run's final outputs (tables, figures, checks, report) go to :func:`final_folder`:
+``results/`` for the unnamed run, ``results/<run>/`` for config ``run=<run>``, so that two
+named runs never overwrite each other's tables; the stages' folders stay shared by all.
 """
 
 from __future__ import annotations
 
 from noisy.workflow.config import ConfigError, experiment_settings
-from noisy.workflow.stages import Model, Plan
+from noisy.workflow.stages import RESULTS, SHARED_FOLDERS, Model, Plan
 from noisy.workflow.tables import (
     TABLES,
     drawn_from,
@@ -24,16 +28,34 @@ def report_tables(config: dict) -> list[str]:
     return list(config.get("report_tables") or TABLES)
 
 
-def table_file(table: str) -> str:
+# Folders of the unnamed run's final outputs, beside the shared ones.
+FINAL_SUBFOLDERS = ("figures", "logs")
+
+
+def final_folder(config: dict) -> str:
+    """Where the run's final outputs go: ``results`` unless config ``run`` names the run.
+
+    Raises :class:`ConfigError` for a run name that is a folder of results/ already."""
+    run = config.get("run")
+    if not run:
+        return RESULTS
+    taken = [folder.rsplit("/", 1)[-1] for folder in SHARED_FOLDERS] + list(FINAL_SUBFOLDERS)
+    if run in taken:
+        raise ConfigError(f"config key 'run': {run!r} is a folder of {RESULTS}/ already "
+                          f"(taken: {', '.join(taken)}); choose another run name")
+    return f"{RESULTS}/{run}"
+
+
+def table_file(config: dict, table: str) -> str:
     """The CSV a table is written to."""
-    return f"results/{table}.csv"
+    return f"{final_folder(config)}/{table}.csv"
 
 
 def report_table_entries(config: dict) -> list[dict]:
     """Each reported table: its name (``table``), its CSV (``path``) and the paper's
     (``paper``, shipped in noisy/paper_tables/)."""
-    return [{"table": table, "path": table_file(table), "paper": str(TABLES[table].paper_csv)}
-            for table in report_tables(config)]
+    return [{"table": table, "path": table_file(config, table),
+             "paper": str(TABLES[table].paper_csv)} for table in report_tables(config)]
 
 
 def fgsm_entries(plan: Plan) -> list[dict]:
@@ -65,27 +87,27 @@ def training_curve_entries(plan: Plan) -> list[dict]:
 
 def class_count_tables(config: dict) -> list[str]:
     """CSV files of the reported per-class count tables (4, 8, 9)."""
-    return [table_file(t) for t in report_tables(config) if TABLES[t].counts]
+    return [table_file(config, t) for t in report_tables(config) if TABLES[t].counts]
 
 
-# What the report says under each figure.
+# What the report says under each figure, by its path in the run's final folder.
 FIGURE_CAPTIONS = {
-    "results/figure1.png": "Figure 1: top-1 accuracy under FGSM against epsilon, per "
+    "figure1.png": "Figure 1: top-1 accuracy under FGSM against epsilon, per "
                            "pseudo-label type (final ResNet-38 of each chain), the teacher and "
                            "the network without self-training (orange). Data: figure1.csv.",
-    "results/figures/class_counts.png": "Per-class counts each teacher hands on (Tables 4, 8, "
+    "figures/class_counts.png": "Per-class counts each teacher hands on (Tables 4, 8, "
                                         "9), before class balancing.",
-    "results/figures/training_curves.png": "Test accuracy (solid) and train loss (dashed) of "
+    "figures/training_curves.png": "Test accuracy (solid) and train loss (dashed) of "
                                            "every network of each chain against the fraction "
                                            "of its training.",
-    "results/figures/corruption_grid.png": "A few test images under each CIFAR-10-C "
+    "figures/corruption_grid.png": "A few test images under each CIFAR-10-C "
                                            "corruption (rows) at severities 1 to 5 (columns).",
 }
 
 
-def seed_spread_figure(table: str) -> dict:
+def seed_spread_figure(config: dict, table: str) -> dict:
     """The seed-spread figure of ``table`` with its caption."""
-    return {"path": f"results/figures/seed_spread_{table}.png",
+    return {"path": f"{final_folder(config)}/figures/seed_spread_{table}.png",
             "caption": f"{table}: each row's mean ± std over seeds (blue) and the paper's "
                        "single run (red cross)."}
 
@@ -95,16 +117,17 @@ def report_figures(config: dict) -> list[dict]:
     chosen = report_tables(config)
     paths = []
     if drawn_from("figure1") in chosen:
-        paths.append("results/figure1.png")
+        paths.append("figure1.png")
     if class_count_tables(config):
-        paths.append("results/figures/class_counts.png")
+        paths.append("figures/class_counts.png")
     if chain_experiments(config):
-        paths.append("results/figures/training_curves.png")
+        paths.append("figures/training_curves.png")
     if any(TABLES[t].kind == "robustness" for t in chosen):
-        paths.append("results/figures/corruption_grid.png")
-    figures = [{"path": path, "caption": FIGURE_CAPTIONS[path]} for path in paths]
+        paths.append("figures/corruption_grid.png")
+    folder = final_folder(config)
+    figures = [{"path": f"{folder}/{path}", "caption": FIGURE_CAPTIONS[path]} for path in paths]
     if len(config["seeds"]) > 1:
-        figures += [seed_spread_figure(t) for t in chosen if not TABLES[t].counts]
+        figures += [seed_spread_figure(config, t) for t in chosen if not TABLES[t].counts]
     return figures
 
 
@@ -167,7 +190,7 @@ def report_settings(plan: Plan) -> dict:
 
 
 def self_training_rows(plan: Plan) -> list[dict]:
-    """Rows of results/self_training.csv (see :mod:`noisy.reporting.self_training`): keys,
+    """Rows of the run's self_training.csv (see :mod:`noisy.reporting.self_training`): keys,
     budget and the result files each reads. Every experiment must start from the same
     teacher."""
     config, values = plan.config, plan.preset
@@ -206,7 +229,7 @@ def self_training_rows(plan: Plan) -> list[dict]:
 
 
 def teacher_check_rows(plan: Plan) -> list[dict]:
-    """Rows of results/teacher_check.csv (see :mod:`noisy.reporting.teacher_check`): per
+    """Rows of the run's teacher_check.csv (see :mod:`noisy.reporting.teacher_check`): per
     seed, the default chain's first teacher, the result files it reads (clean evaluation,
     training history, the candidates it hands on, its split's summary) and the paper's
     tables it is set against, each named for what it prints of the paper's teacher

@@ -19,7 +19,8 @@ from noisy.workflow.config import experiment_settings
 from noisy.workflow.stages import Chain, Model, Plan
 
 PAPER_DIR = Path(__file__).resolve().parent.parent / "paper_tables"
-ROBUSTNESS_METRICS = ("top1", "ece", "rel_mce", "mfr", "paper_ece", "mean_corruption_error")
+ROBUSTNESS_METRICS = ("top1", "ece", "rel_mce", "mfr", "paper_ece", "c_clean_accuracy",
+                      "mean_c_accuracy")
 
 
 @dataclass(frozen=True)
