@@ -12,6 +12,7 @@ from snakemake.settings.types import DeploymentMethod
 sys.path.insert(0, workflow.basedir)
 import noisy.workflow.config as noisy_config  # noqa: E402
 from noisy.filenames import PREPARED_DATA, in_folder  # noqa: E402
+from noisy.method import tensorboard_events  # noqa: E402  (no torch at import)
 from noisy.workflow import outputs, tables  # noqa: E402
 from noisy.workflow.stages import (  # noqa: E402
     BalancedSet,
@@ -36,13 +37,9 @@ noisy_config.check_schema(config, os.path.join(workflow.basedir, "schemas/config
 noisy_config.check(config)
 # Config `tensorboard`: trainings also write event files. Passed outside the rules' commands,
 # since watching a training changes nothing it computes (turning it on redoes no job).
-if config.get("tensorboard"):
-    if not importlib.util.find_spec("tensorboard"):
-        raise WorkflowError(
-            "config key 'tensorboard': needs the tensorboard package: "
-            "pip install -e '.[tensorboard]' (or --config tensorboard=false)"
-        )
-    _prefix += "export NOISY_TENSORBOARD=1; "
+if config["tensorboard"]:
+    tensorboard_events.require_tensorboard()
+    _prefix += f"export {tensorboard_events.ENVIRONMENT_VARIABLE}=1; "
 shell.prefix(_prefix)
 PLAN = Plan(config)
 # The run's tables, figures, checks and report: results/, or results/<run>/ for `run`.

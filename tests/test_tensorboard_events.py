@@ -63,9 +63,9 @@ def test_without_the_package_it_says_how_to_get_it(tmp_path, monkeypatch):
 def test_the_train_job_writes_events_beside_its_model_only_when_asked(tmp_path, monkeypatch):
     from noisy.jobs import train as train_job
 
-    monkeypatch.delenv(train_job.TENSORBOARD_VARIABLE, raising=False)
+    monkeypatch.delenv(tensorboard_events.ENVIRONMENT_VARIABLE, raising=False)
     assert not isinstance(train_job._history_watcher(str(tmp_path / "model.pt")),
                           TensorBoardHistory)
-    monkeypatch.setenv(train_job.TENSORBOARD_VARIABLE, "1")
+    monkeypatch.setenv(tensorboard_events.ENVIRONMENT_VARIABLE, "1")
     watcher = train_job._history_watcher(str(tmp_path / "model.pt"))
     assert isinstance(watcher, TensorBoardHistory) and watcher.folder == f"{tmp_path}/events"

@@ -24,12 +24,8 @@ from noisy.method.device import describe, use_device
 from noisy.method.models import Architecture
 from noisy.method.pseudo_labels import TargetSet, labeled_targets
 from noisy.method.split import load_split
-from noisy.method.tensorboard_events import TensorBoardHistory
+from noisy.method.tensorboard_events import ENVIRONMENT_VARIABLE, TensorBoardHistory
 from noisy.method.training import TrainSettings, monitor_indices, train
-
-# Set to 1 (config `tensorboard`, through the rules' shell prefix): also write TensorBoard
-# event files into the model's folder. How a training is watched, not what it computes.
-TENSORBOARD_VARIABLE = "NOISY_TENSORBOARD"
 
 
 def add_arguments(parser) -> None:
@@ -62,8 +58,9 @@ def _student_part(dataset: Dataset, trainset_path: str) -> tuple[np.ndarray, np.
 
 
 def _history_watcher(model_path: str):
-    """TensorBoard event files beside the model when :data:`TENSORBOARD_VARIABLE` asks."""
-    if os.environ.get(TENSORBOARD_VARIABLE) != "1":
+    """TensorBoard event files beside the model when the environment asks
+    (:data:`noisy.method.tensorboard_events.ENVIRONMENT_VARIABLE`)."""
+    if os.environ.get(ENVIRONMENT_VARIABLE) != "1":
         return contextlib.nullcontext()
     return TensorBoardHistory(in_folder(str(Path(model_path).parent), TRAINING).tensorboard)
 

@@ -7,7 +7,8 @@
   :mod:`~noisy.method.pil_augment` (the paper's per-image PIL path, the reference);
 * networks and their training: :mod:`~noisy.method.models`, :mod:`~noisy.method.training`
   with :mod:`~noisy.method.resume` (mid-epoch resumable state), :mod:`~noisy.method.device`
-  (device, autocast, GPU claims), :mod:`~noisy.method.progress`;
+  (device, autocast, GPU claims), :mod:`~noisy.method.progress`,
+  :mod:`~noisy.method.tensorboard_events` (optional event files of the history);
 * pseudo labels: :mod:`~noisy.method.inference` (a teacher's probabilities),
   :mod:`~noisy.method.pseudo_labels` (targets and confidence selection),
   :mod:`~noisy.method.balancing` (class balancing);

@@ -15,9 +15,19 @@ import os
 
 from noisy.errors import UserError
 
+# Set to 1 (config `tensorboard`, through the rules' shell prefix), the train job writes
+# event files: how a training is watched, not what it computes, so no rule's command holds it.
+ENVIRONMENT_VARIABLE = "NOISY_TENSORBOARD"
 # Scalar tag -> history column.
 TAGS = {"train/loss": "train_loss", "train/accuracy": "train_acc", "test/loss": "test_loss",
         "test/accuracy": "test_acc", "lr": "lr", "speed/images_per_s": "images_per_s"}
+
+
+def require_tensorboard() -> None:
+    """Raise a :class:`UserError` saying how to install TensorBoard when it is missing."""
+    if importlib.util.find_spec("tensorboard") is None:
+        raise UserError("config key 'tensorboard': event files need the tensorboard package: "
+                        "pip install -e '.[tensorboard]' (or set tensorboard: false)")
 
 
 class TensorBoardHistory:
@@ -25,9 +35,7 @@ class TensorBoardHistory:
     close it (or use it as a context manager) when the training ends."""
 
     def __init__(self, folder: str | os.PathLike):
-        if importlib.util.find_spec("tensorboard") is None:
-            raise UserError("TensorBoard event files need the tensorboard package: "
-                            "pip install -e '.[tensorboard]' (or set tensorboard: false)")
+        require_tensorboard()
         self.folder = str(folder)
         self.writer = None
 

@@ -34,12 +34,12 @@ def coerce_cli_values(config: dict) -> dict:
     (numbers already are numbers; a run name such as ``2024`` stays as typed).
     """
     return {key: _coerce_nested(value) if isinstance(value, (dict, list))
-            else None if value == "null" else BOOLEANS.get(value, value)
-            if isinstance(value, str) else value
+            else TOP_LEVEL_WORDS.get(value, value) if isinstance(value, str) else value
             for key, value in config.items()}
 
 
-BOOLEANS = {"true": True, "false": False}
+# The top-level words that are no string, as YAML reads them.
+TOP_LEVEL_WORDS = {"null": None, "true": True, "false": False}
 
 
 def _coerce_nested(value: Any) -> Any:

@@ -92,16 +92,16 @@ def class_count_tables(config: dict) -> list[str]:
 
 # What the report says under each figure, by its path in the run's final folder.
 FIGURE_CAPTIONS = {
-    "figure1.png": "Figure 1: top-1 accuracy under FGSM against epsilon, per "
-                           "pseudo-label type (final ResNet-38 of each chain), the teacher and "
-                           "the network without self-training (orange). Data: figure1.csv.",
-    "figures/class_counts.png": "Per-class counts each teacher hands on (Tables 4, 8, "
-                                        "9), before class balancing.",
-    "figures/training_curves.png": "Test accuracy (solid) and train loss (dashed) of "
-                                           "every network of each chain against the fraction "
-                                           "of its training.",
-    "figures/corruption_grid.png": "A few test images under each CIFAR-10-C "
-                                           "corruption (rows) at severities 1 to 5 (columns).",
+    "figure1.png": "Figure 1: top-1 accuracy under FGSM against epsilon, per pseudo-label "
+                   "type (final ResNet-38 of each chain), the teacher and the network "
+                   "without self-training (orange). Data: figure1.csv.",
+    "figures/class_counts.png": "Per-class counts each teacher hands on (Tables 4, 8, 9), "
+                                "before class balancing.",
+    "figures/training_curves.png": "Test accuracy (solid) and train loss (dashed) of every "
+                                   "network of each chain against the fraction of its "
+                                   "training.",
+    "figures/corruption_grid.png": "A few test images under each CIFAR-10-C corruption "
+                                   "(rows) at severities 1 to 5 (columns).",
 }
 
 
